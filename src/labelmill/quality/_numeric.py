@@ -1,0 +1,103 @@
+"""Numerical building blocks shared by the EM aggregators.
+
+Kept separate so that each aggregator module reads as its algorithm: an E-step and an M-step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.intp]
+
+#: Floor for probabilities before taking logs: log(0) would make a single zero-count cell veto a
+#: class forever, and EM could never recover from it.
+PROB_FLOOR = 1e-10
+
+
+def softmax_rows(log_scores: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Row-normalize ``exp(log_scores)`` without overflow; also return each row's log-sum-exp.
+
+    Products of many probabilities underflow, so scores live in log space. Subtracting the row
+    maximum before exponentiating keeps the largest term at exp(0) = 1, which changes nothing
+    after normalization but keeps every row finite.
+    """
+    if log_scores.size == 0:
+        return log_scores.copy(), np.zeros(log_scores.shape[0])
+    row_max = log_scores.max(axis=1, keepdims=True)
+    probas = np.exp(log_scores - row_max)
+    row_sum = probas.sum(axis=1, keepdims=True)
+    probas /= row_sum
+    log_norm = (row_max + np.log(row_sum))[:, 0]
+    return probas, log_norm
+
+
+def incidence(rows: IntArray, cols: IntArray, n_rows: int, n_cols: int) -> sp.csr_matrix:
+    """Sparse count matrix ``M[r, c] = #{i : rows[i] == r and cols[i] == c}`` in CSR form.
+
+    The matrix is built once per fit; every EM iteration is then a sparse-dense product, which
+    runs in C over the non-zeros instead of a Python-level group-by.
+    """
+    index_dtype = np.int32 if max(n_rows, n_cols, rows.shape[0]) < 2**31 - 1 else np.int64
+    data = np.ones(rows.shape[0], dtype=np.float64)
+    matrix = sp.csr_matrix(
+        (data, (rows.astype(index_dtype, copy=False), cols.astype(index_dtype, copy=False))),
+        shape=(n_rows, n_cols),
+    )
+    return matrix
+
+
+def bincount_sum(index: IntArray, weights: FloatArray, size: int) -> FloatArray:
+    """``out[k] = sum(weights[index == k])`` for ``k < size``, always as float64."""
+    return np.bincount(index, weights=weights, minlength=size).astype(np.float64, copy=False)
+
+
+def scatter_match_scores(
+    task: IntArray,
+    label: IntArray,
+    n_tasks: int,
+    n_labels: int,
+    log_match: FloatArray,
+    log_mismatch: FloatArray,
+) -> FloatArray:
+    """Per-task log-likelihood under a "one-coin" answer model.
+
+    Answer ``i`` contributes ``log_match[i]`` to the class it names and ``log_mismatch[i]`` to
+    every other class. Written as ``sum(log_mismatch)`` for all classes plus the difference on
+    the named class, it is two ``bincount`` calls, whatever the number of classes.
+    """
+    base = bincount_sum(task, log_mismatch, n_tasks)
+    bonus = bincount_sum(task * n_labels + label, log_match - log_mismatch, n_tasks * n_labels)
+    bonus = bonus.reshape(n_tasks, n_labels)
+    return bonus + base[:, None]
+
+
+def argmax_first(scores: FloatArray) -> IntArray:
+    """Row-wise argmax; an exact tie goes to the class that comes first in label order.
+
+    This is crowd-kit's rule (``DataFrame.idxmax``), kept so that switching libraries does not
+    change a single answer; it is deterministic, so results never depend on a random seed.
+    """
+    if scores.shape[0] == 0 or scores.shape[1] == 0:
+        return np.zeros(scores.shape[0], dtype=np.intp)
+    best: IntArray = np.argmax(scores, axis=1).astype(np.intp)
+    return best
+
+
+def vote_counts(
+    task: IntArray, label: IntArray, n_tasks: int, n_labels: int, weights: FloatArray | None = None
+) -> FloatArray:
+    """(tasks x labels) matrix of (weighted) vote counts."""
+    counts = np.bincount(task * n_labels + label, weights=weights, minlength=n_tasks * n_labels)
+    return counts.astype(np.float64, copy=False).reshape(n_tasks, n_labels)
+
+
+def normalize_rows(scores: FloatArray) -> FloatArray:
+    """Divide each row by its sum; rows summing to zero become uniform."""
+    n_cols = scores.shape[1] if scores.ndim == 2 else 0
+    totals = scores.sum(axis=1, keepdims=True)
+    out = np.full(scores.shape, 1.0 / max(n_cols, 1))
+    np.divide(scores, totals, out=out, where=totals > 0)
+    return out

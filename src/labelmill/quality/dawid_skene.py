@@ -1,0 +1,180 @@
+"""Dawid-Skene: one full confusion matrix per worker, fitted by EM."""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ._encoding import EncodedLabels, encode
+from ._numeric import (
+    PROB_FLOOR,
+    FloatArray,
+    IntArray,
+    incidence,
+    normalize_rows,
+    softmax_rows,
+    vote_counts,
+)
+from .base import BaseClassificationAggregator
+
+
+class DawidSkene(BaseClassificationAggregator):
+    r"""Dawid-Skene model: every worker has a :math:`K \times K` confusion matrix.
+
+    Model: task :math:`t` has a latent true class :math:`z_t \sim \mathrm{Cat}(\pi)`; worker
+    :math:`j` answers :math:`y_{tj} = l` with probability :math:`e^j_{kl} = P(y_{tj}=l \mid z_t=k)`.
+
+    EM, started from majority-vote fractions :math:`q_{tk}`:
+
+    * **M-step**: :math:`\pi_k \propto \sum_t q_{tk} + \beta`, and
+      :math:`e^j_{kl} \propto \sum_{t:\,y_{tj}=l} q_{tk} + \alpha + \lambda\,\bar e_{kl}`, where
+      :math:`\bar e` is the confusion matrix pooled over all workers. ``smoothing`` (:math:`\alpha`)
+      and ``pooled_strength`` (:math:`\lambda`) are Dirichlet pseudo-counts (MAP-EM); both are 0
+      by default, which is the maximum-likelihood algorithm of the paper. The pooled prior shrinks
+      workers with few answers towards the crowd's average behaviour.
+    * **E-step**: :math:`\log q_{tk} = \log\pi_k + \sum_{j} \log e^j_{k y_{tj}} - \log Z_t`,
+      computed in log space (a product of hundreds of probabilities underflows) as one sparse
+      (tasks x worker-answers) by (worker-answers x classes) product, and normalized after
+      shifting each row by its maximum.
+
+    Iterates until the mean log-likelihood per answer improves by less than ``tol``, at most
+    ``n_iter`` times; the per-iteration values are in ``loss_history_``.
+
+    Reference: A. P. Dawid, A. M. Skene, "Maximum Likelihood Estimation of Observer Error-Rates
+    Using the EM Algorithm", Journal of the Royal Statistical Society C 28(1), 1979, 20-28.
+    """
+
+    priors_: pd.Series[Any]
+    """Estimated class prevalence :math:`\\pi` (indexed by ``label``)."""
+
+    errors_: pd.DataFrame
+    """Confusion matrices: row ``(worker, observed label)``, column true label, so that
+    ``errors_.loc[(w, l), k]`` is :math:`P(y = l \\mid z = k)` for worker ``w``."""
+
+    skills_: pd.Series[Any]
+    """Each worker's expected accuracy :math:`\\sum_k \\pi_k e^j_{kk}`."""
+
+    loss_history_: list[float]
+    """Mean log-likelihood per answer after each EM iteration."""
+
+    n_iter_: int
+    """Number of EM iterations run."""
+
+    def __init__(
+        self,
+        n_iter: int = 100,
+        tol: float = 1e-5,
+        smoothing: float = 0.0,
+        pooled_strength: float = 0.0,
+        prior_smoothing: float = 0.0,
+    ) -> None:
+        #: Maximum number of EM iterations.
+        self.n_iter = n_iter
+        #: Stop when the mean log-likelihood per answer improves by less than this.
+        self.tol = tol
+        #: Dirichlet pseudo-count added to every confusion-matrix cell.
+        self.smoothing = smoothing
+        #: Pseudo-count mass, per true class, of a Dirichlet prior centred on the pooled matrix.
+        self.pooled_strength = pooled_strength
+        #: Dirichlet pseudo-count added to every class of the prevalence prior.
+        self.prior_smoothing = prior_smoothing
+
+    def fit(self, data: pd.DataFrame) -> Self:
+        """Fit the model by EM."""
+        return self._fit_encoded(encode(data), clamp=None)
+
+    def _fit_encoded(self, enc: EncodedLabels, clamp: tuple[IntArray, IntArray] | None) -> Self:
+        """EM on encoded data; ``clamp = (task codes, label codes)`` fixes those posteriors."""
+        n_tasks, n_workers, n_labels = enc.n_tasks, enc.n_workers, enc.n_labels
+        self.loss_history_ = []
+        self.n_iter_ = 0
+        if enc.n_answers == 0:
+            self._store(
+                enc,
+                np.zeros((0, n_labels)),
+                np.full(n_labels, 1.0 / max(n_labels, 1)),
+                np.zeros((n_workers, n_labels, n_labels)),
+            )
+            return self
+        # Column index of (worker, observed label) in the flattened confusion tables.
+        answer_col = enc.worker * n_labels + enc.label
+        by_task = incidence(enc.task, answer_col, n_tasks, n_workers * n_labels)
+        by_answer = sp.csr_matrix(by_task.T)  # (worker, label) x tasks, for the M-step
+
+        probas = normalize_rows(vote_counts(enc.task, enc.label, n_tasks, n_labels))
+        _apply_clamp(probas, clamp)
+        previous = -np.inf
+        for _ in range(self.n_iter):
+            priors, errors = self._m_step(by_answer, probas, n_workers, n_labels)
+            probas, loss = self._e_step(by_task, priors, errors, clamp, enc.n_answers)
+            self.loss_history_.append(loss)
+            self.n_iter_ += 1
+            if loss - previous < self.tol:
+                break
+            previous = loss
+        priors, errors = self._m_step(by_answer, probas, n_workers, n_labels)
+        self._store(enc, probas, priors, errors)
+        return self
+
+    def _m_step(
+        self, by_answer: sp.csr_matrix, probas: FloatArray, n_workers: int, n_labels: int
+    ) -> tuple[FloatArray, FloatArray]:
+        """MAP estimates of the prevalence and of every worker's confusion matrix."""
+        # counts[j, l, k] = expected number of times worker j said l when the truth was k.
+        counts = np.asarray(by_answer @ probas).reshape(n_workers, n_labels, n_labels)
+        pseudo = np.full((n_labels, n_labels), self.smoothing)
+        if self.pooled_strength > 0:
+            pooled = counts.sum(axis=0)
+            pooled = pooled / np.maximum(pooled.sum(axis=0, keepdims=True), PROB_FLOOR)
+            pseudo = pseudo + self.pooled_strength * pooled
+        counts = counts + pseudo[None, :, :]
+        totals = counts.sum(axis=1, keepdims=True)
+        errors = counts / np.maximum(totals, PROB_FLOOR)
+        class_mass = probas.sum(axis=0) + self.prior_smoothing
+        priors = class_mass / class_mass.sum()
+        return priors, errors
+
+    @staticmethod
+    def _e_step(
+        by_task: sp.csr_matrix,
+        priors: FloatArray,
+        errors: FloatArray,
+        clamp: tuple[IntArray, IntArray] | None,
+        n_answers: int,
+    ) -> tuple[FloatArray, float]:
+        """Posterior of every task's class and the mean log-likelihood per answer."""
+        n_labels = priors.shape[0]
+        # Floor before the log: a zero cell would otherwise veto that class for good.
+        log_errors = np.log(np.maximum(errors, PROB_FLOOR)).reshape(-1, n_labels)
+        log_scores = np.asarray(by_task @ log_errors)
+        log_scores += np.log(np.maximum(priors, PROB_FLOOR))
+        probas, log_norm = softmax_rows(log_scores)
+        if clamp is not None:
+            tasks, labels = clamp
+            log_norm[tasks] = log_scores[tasks, labels]
+            _apply_clamp(probas, clamp)
+        return probas, float(log_norm.sum()) / n_answers
+
+    def _store(
+        self, enc: EncodedLabels, probas: FloatArray, priors: FloatArray, errors: FloatArray
+    ) -> None:
+        self._set_result(enc, probas)
+        self.priors_ = pd.Series(priors, index=enc.labels, name="prior")
+        index = pd.MultiIndex.from_product([enc.workers, enc.labels], names=["worker", "label"])
+        self.errors_ = pd.DataFrame(
+            errors.reshape(-1, enc.n_labels), index=index, columns=enc.labels
+        )
+        diagonal = np.diagonal(errors, axis1=1, axis2=2) if enc.n_workers else errors[:, 0, :]
+        self.skills_ = pd.Series(diagonal @ priors, index=enc.workers, name="skill")
+
+
+def _apply_clamp(probas: FloatArray, clamp: tuple[IntArray, IntArray] | None) -> None:
+    """Overwrite the posteriors of known tasks with their one-hot gold label, in place."""
+    if clamp is None or clamp[0].size == 0:
+        return
+    tasks, labels = clamp
+    probas[tasks] = 0.0
+    probas[tasks, labels] = 1.0
