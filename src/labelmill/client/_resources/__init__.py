@@ -1,0 +1,1 @@
+"""One class per API resource; the ``Client`` holds one instance of each."""

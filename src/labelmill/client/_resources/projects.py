@@ -1,0 +1,107 @@
+"""``client.projects``: projects, their params versions and their staffing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from labelmill.client._pagination import iterate_pages
+from labelmill.client._resources._base import Resource
+from labelmill.client._sentinel import UNSET, Unset, given
+from labelmill.schemas import (
+    Page,
+    ProjectCreate,
+    ProjectRead,
+    ProjectUpdate,
+    ProjectVersionRead,
+    StaffingAdd,
+    StaffingRead,
+)
+
+
+class Projects(Resource):
+    def create(
+        self,
+        name: str,
+        task_type: str,
+        params: dict[str, Any],
+        *,
+        min_labels: int | Unset = UNSET,
+        max_labels: int | None | Unset = UNSET,
+        gold_rate: float | Unset = UNSET,
+        lease_seconds: int | None | Unset = UNSET,
+    ) -> ProjectRead:
+        """Create a project. Settings left out take the server's defaults."""
+        body = ProjectCreate.model_validate(
+            given(
+                name=name,
+                task_type=task_type,
+                params=params,
+                min_labels=min_labels,
+                max_labels=max_labels,
+                gold_rate=gold_rate,
+                lease_seconds=lease_seconds,
+            )
+        )
+        return self._post(
+            "/api/projects", ProjectRead, json=body.model_dump(mode="json", exclude_unset=True)
+        )
+
+    def get(self, project_id: int) -> ProjectRead:
+        return self._get(f"/api/projects/{project_id}", ProjectRead)
+
+    def list(self, *, cursor: str | None = None, limit: int | None = None) -> Page[ProjectRead]:
+        """One page of the organization's projects."""
+        return self._page("/api/projects", ProjectRead, cursor=cursor, limit=limit)
+
+    def iter(self, *, page_size: int | None = None) -> Iterator[ProjectRead]:
+        """Every project, fetched page by page."""
+        return iterate_pages(lambda cursor: self.list(cursor=cursor, limit=page_size))
+
+    def update(
+        self,
+        project_id: int,
+        *,
+        name: str | Unset = UNSET,
+        params: dict[str, Any] | Unset = UNSET,
+        min_labels: int | Unset = UNSET,
+        max_labels: int | None | Unset = UNSET,
+        gold_rate: float | Unset = UNSET,
+        lease_seconds: int | None | Unset = UNSET,
+    ) -> ProjectRead:
+        """Change the fields given; the others stay as they are. New ``params`` make a new
+        version (see ``versions``). ``None`` is sent as ``null``, which differs from leaving a
+        field out."""
+        body = ProjectUpdate.model_validate(
+            given(
+                name=name,
+                params=params,
+                min_labels=min_labels,
+                max_labels=max_labels,
+                gold_rate=gold_rate,
+                lease_seconds=lease_seconds,
+            )
+        )
+        return self._patch(
+            f"/api/projects/{project_id}",
+            ProjectRead,
+            json=body.model_dump(mode="json", exclude_unset=True),
+        )
+
+    def versions(
+        self, project_id: int, *, cursor: str | None = None, limit: int | None = None
+    ) -> Page[ProjectVersionRead]:
+        """One page of the project's params history."""
+        return self._page(
+            f"/api/projects/{project_id}/versions", ProjectVersionRead, cursor=cursor, limit=limit
+        )
+
+    def add_staffing(self, project_id: int, pool_id: int) -> StaffingRead:
+        """Let the workers of ``pool_id`` work on the project."""
+        body = StaffingAdd(pool_id=pool_id)
+        return self._post(
+            f"/api/projects/{project_id}/staffing", StaffingRead, json=body.model_dump(mode="json")
+        )
+
+    def remove_staffing(self, project_id: int, pool_id: int) -> None:
+        self._delete(f"/api/projects/{project_id}/staffing/{pool_id}")
