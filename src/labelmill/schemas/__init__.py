@@ -1,0 +1,75 @@
+"""Wire models of the native API, shared by the server and the SDK."""
+
+from labelmill.schemas.common import ErrorBody, Page
+from labelmill.schemas.jobs import AuditEventRead, JobRead
+from labelmill.schemas.projects import (
+    BatchCounts,
+    BatchCreate,
+    BatchRead,
+    ProjectCreate,
+    ProjectRead,
+    ProjectUpdate,
+    ProjectVersionRead,
+)
+from labelmill.schemas.tasks import (
+    AnnotationRead,
+    ExistingTask,
+    TaskBulkCreate,
+    TaskBulkResult,
+    TaskCreate,
+    TaskRead,
+    TaskUpdate,
+)
+from labelmill.schemas.tenancy import (
+    Me,
+    PoolCreate,
+    PoolMemberAdd,
+    PoolMemberRead,
+    PoolRead,
+    StaffingAdd,
+    StaffingRead,
+    WorkerCreate,
+    WorkerCreated,
+)
+from labelmill.schemas.work import (
+    Heartbeat,
+    LeasedTask,
+    Submission,
+    SubmissionResult,
+    WorkerProject,
+)
+
+__all__ = [
+    "AnnotationRead",
+    "AuditEventRead",
+    "BatchCounts",
+    "BatchCreate",
+    "BatchRead",
+    "ErrorBody",
+    "ExistingTask",
+    "Heartbeat",
+    "JobRead",
+    "LeasedTask",
+    "Me",
+    "Page",
+    "PoolCreate",
+    "PoolMemberAdd",
+    "PoolMemberRead",
+    "PoolRead",
+    "ProjectCreate",
+    "ProjectRead",
+    "ProjectUpdate",
+    "ProjectVersionRead",
+    "StaffingAdd",
+    "StaffingRead",
+    "Submission",
+    "SubmissionResult",
+    "TaskBulkCreate",
+    "TaskBulkResult",
+    "TaskCreate",
+    "TaskRead",
+    "TaskUpdate",
+    "WorkerCreate",
+    "WorkerCreated",
+    "WorkerProject",
+]

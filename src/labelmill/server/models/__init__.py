@@ -1,0 +1,26 @@
+"""ORM models, one module per aggregate. Importing this package registers every table."""
+
+from labelmill.server.models.job import AuditEvent, Job
+from labelmill.server.models.project import Batch, Project, ProjectVersion
+from labelmill.server.models.task import Task
+from labelmill.server.models.tenancy import ApiKey, Membership, Organization, User
+from labelmill.server.models.work import Annotation, Assignment
+from labelmill.server.models.workforce import PoolMember, ProjectStaffing, WorkforcePool
+
+__all__ = [
+    "Annotation",
+    "ApiKey",
+    "Assignment",
+    "AuditEvent",
+    "Batch",
+    "Job",
+    "Membership",
+    "Organization",
+    "PoolMember",
+    "Project",
+    "ProjectStaffing",
+    "ProjectVersion",
+    "Task",
+    "User",
+    "WorkforcePool",
+]

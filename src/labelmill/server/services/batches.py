@@ -1,0 +1,138 @@
+"""Batches: ``staging → in_progress → completed``, and completion events."""
+
+from __future__ import annotations
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from labelmill.server.db.base import utcnow
+from labelmill.server.errors import Conflict, NotFound
+from labelmill.server.models import Batch, Project, Task
+from labelmill.server.services import audit, jobs
+from labelmill.server.services.auth import Principal
+from labelmill.server.services.pagination import Cursor, page_of
+from labelmill.schemas.projects import BatchCreate
+
+DEFAULT_BATCH = "default"
+
+
+def create_batch(
+    *, session: Session, project: Project, spec: BatchCreate, actor: Principal | None
+) -> Batch:
+    if session.scalar(
+        select(Batch.id).where(Batch.project_id == project.id, Batch.name == spec.name)
+    ):
+        raise Conflict(f"batch {spec.name!r} already exists in this project")
+    now = utcnow()
+    batch = Batch(
+        org_id=project.org_id,
+        project_id=project.id,
+        name=spec.name,
+        status="in_progress" if spec.start else "staging",
+        started_at=now if spec.start else None,
+        callback_url=spec.callback_url,
+        meta=spec.metadata,
+    )
+    session.add(batch)
+    session.flush()
+    audit.record(
+        session=session, actor=actor, org_id=project.org_id, action="batch.create",
+        object_type="batch", object_id=batch.id, data={"name": spec.name},
+    )
+    return batch
+
+
+def default_batch(*, session: Session, project: Project) -> Batch:
+    """The project's default batch, created (already in progress) on first use."""
+    batch = session.scalar(
+        select(Batch).where(Batch.project_id == project.id, Batch.name == DEFAULT_BATCH)
+    )
+    if batch is None:
+        batch = create_batch(
+            session=session, project=project,
+            spec=BatchCreate(name=DEFAULT_BATCH, start=True), actor=None,
+        )
+    return batch
+
+
+def get_batch(*, session: Session, org_id: int | None, batch_id: int) -> Batch:
+    batch = session.get(Batch, batch_id)
+    if batch is None or batch.org_id != org_id:
+        raise NotFound("Batch", batch_id)
+    return batch
+
+
+def list_batches(
+    *, session: Session, project: Project, cursor: Cursor
+) -> tuple[list[Batch], str | None]:
+    return page_of(
+        session, select(Batch).where(Batch.project_id == project.id), Batch.id, cursor
+    )
+
+
+def start_batch(*, session: Session, batch: Batch, actor: Principal | None) -> Batch:
+    if batch.status != "staging":
+        raise Conflict(f"batch {batch.id} is {batch.status}, not staging")
+    batch.status = "in_progress"
+    batch.started_at = utcnow()
+    session.flush()
+    audit.record(
+        session=session, actor=actor, org_id=batch.org_id, action="batch.start",
+        object_type="batch", object_id=batch.id,
+    )
+    # A batch started with nothing left to do is complete at once.
+    settle_batch(session=session, batch_id=batch.id)
+    return batch
+
+
+def counts(*, session: Session, batch: Batch) -> dict[str, int]:
+    rows = session.execute(
+        select(Task.status, func.count())
+        .where(Task.batch_id == batch.id, Task.is_gold.is_(False))
+        .group_by(Task.status)
+    ).all()
+    result = {"pending": 0, "completed": 0, "canceled": 0, "error": 0}
+    result.update({status: int(n) for status, n in rows})
+    return result
+
+
+def _has_open_tasks(session: Session, *conditions: object) -> bool:
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    *conditions,  # type: ignore[arg-type]
+                    Task.status == "pending",
+                    Task.is_gold.is_(False),
+                )
+            )
+        )
+    )
+
+
+def settle_batch(*, session: Session, batch_id: int) -> None:
+    """After tasks of a batch finished: complete the batch and the project when nothing of
+    theirs is pending any more, and queue the events.
+
+    Locks the batch row, then the project row, so concurrent finishers of the last tasks
+    serialise here and exactly one of them sees the batch empty (the order task → batch →
+    project is the same everywhere, so this cannot deadlock).
+    """
+    batch = session.scalar(select(Batch).where(Batch.id == batch_id).with_for_update())
+    if batch is None or batch.status != "in_progress":
+        return
+    if _has_open_tasks(session, Task.batch_id == batch.id):
+        return
+    batch.status = "completed"
+    batch.completed_at = utcnow()
+    jobs.enqueue(
+        session=session, kind="batch.completed", org_id=batch.org_id,
+        payload={"batch_id": batch.id, "project_id": batch.project_id},
+    )
+    session.scalar(select(Project.id).where(Project.id == batch.project_id).with_for_update())
+    if not _has_open_tasks(session, Task.project_id == batch.project_id):
+        jobs.enqueue(
+            session=session, kind="project.completed", org_id=batch.org_id,
+            payload={"project_id": batch.project_id, "batch_id": batch.id},
+        )
+

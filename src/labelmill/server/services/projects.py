@@ -1,0 +1,182 @@
+"""Projects and their versioned params."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from labelmill.server.db.base import utcnow
+from labelmill.server.errors import Conflict, ErrorDetail, InvalidInput, NotFound
+from labelmill.server.models import Project, ProjectVersion
+from labelmill.server.services import audit
+from labelmill.server.services.auth import Principal
+from labelmill.server.services.pagination import Cursor, page_of
+from labelmill.schemas.projects import ProjectCreate, ProjectUpdate
+from labelmill.tasktypes import ParamsError, TaskType, get_task_type, task_type_names
+
+
+def task_type_of(name: str) -> TaskType:
+    task_type = get_task_type(name)
+    if task_type is None:
+        raise InvalidInput(
+            f"unknown task_type {name!r}; known: {', '.join(task_type_names())}",
+            details=[ErrorDetail(("task_type",), "unknown task type")],
+        )
+    return task_type
+
+
+def _validated_params(task_type: TaskType, raw: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return task_type.validate_project_params(raw)
+    except ParamsError as exc:
+        raise InvalidInput(
+            f"invalid params for {task_type.name}: {exc}",
+            details=[ErrorDetail(("params", *loc), msg) for loc, msg in exc.problems],
+        ) from None
+
+
+def create_project(
+    *, session: Session, org_id: int, spec: ProjectCreate, default_lease_seconds: int,
+    actor: Principal | None,
+) -> Project:
+    task_type = task_type_of(spec.task_type)
+    params = _validated_params(task_type, spec.params)
+    if session.scalar(
+        select(Project.id).where(Project.org_id == org_id, Project.name == spec.name)
+    ):
+        raise Conflict(f"project {spec.name!r} already exists")
+    project = Project(
+        org_id=org_id,
+        name=spec.name,
+        task_type=task_type.name,
+        params=params,
+        params_version=1,
+        min_labels=spec.min_labels,
+        max_labels=spec.max_labels or spec.min_labels,
+        gold_rate=spec.gold_rate,
+        lease_seconds=spec.lease_seconds or default_lease_seconds,
+    )
+    session.add(project)
+    session.flush()
+    session.add(
+        ProjectVersion(
+            project_id=project.id, version=1, params=params,
+            created_by_user_id=actor.user_id if actor else None,
+        )
+    )
+    audit.record(
+        session=session, actor=actor, org_id=org_id, action="project.create",
+        object_type="project", object_id=project.id, data={"name": spec.name},
+    )
+    return project
+
+
+def get_project(*, session: Session, org_id: int | None, project_id: int) -> Project:
+    project = session.get(Project, project_id)
+    if project is None or project.org_id != org_id:
+        raise NotFound("Project", project_id)
+    return project
+
+
+def get_project_for_update(*, session: Session, org_id: int | None, project_id: int) -> Project:
+    project = session.scalar(
+        select(Project).where(Project.id == project_id).with_for_update()
+    )
+    if project is None or project.org_id != org_id:
+        raise NotFound("Project", project_id)
+    return project
+
+
+def get_project_by_name(*, session: Session, org_id: int, name: str) -> Project:
+    project = session.scalar(
+        select(Project).where(Project.org_id == org_id, Project.name == name)
+    )
+    if project is None:
+        raise NotFound("Project", name)
+    return project
+
+
+def list_projects(
+    *, session: Session, org_id: int, cursor: Cursor
+) -> tuple[list[Project], str | None]:
+    return page_of(session, select(Project).where(Project.org_id == org_id), Project.id, cursor)
+
+
+def update_project(
+    *, session: Session, project: Project, spec: ProjectUpdate, actor: Principal | None
+) -> Project:
+    changes = spec.model_dump(exclude_unset=True)
+    if any(value is None for value in changes.values()):
+        nulls = [name for name, value in changes.items() if value is None]
+        raise InvalidInput(
+            "fields may be left out but not set to null",
+            details=[ErrorDetail((name,), "must not be null") for name in nulls],
+        )
+    min_labels = changes.get("min_labels", project.min_labels)
+    max_labels = changes.get("max_labels", project.max_labels)
+    if max_labels < min_labels:
+        raise InvalidInput(
+            "max_labels must be >= min_labels",
+            details=[ErrorDetail(("max_labels",), "must be >= min_labels")],
+        )
+    if "name" in changes and changes["name"] != project.name:
+        if session.scalar(
+            select(Project.id).where(
+                Project.org_id == project.org_id, Project.name == changes["name"]
+            )
+        ):
+            raise Conflict(f"project {changes['name']!r} already exists")
+    if "params" in changes:
+        params = _validated_params(task_type_of(project.task_type), changes.pop("params"))
+        if params != project.params:
+            project.params_version += 1
+            project.params = params
+            session.add(
+                ProjectVersion(
+                    project_id=project.id, version=project.params_version, params=params,
+                    created_by_user_id=actor.user_id if actor else None,
+                )
+            )
+    for name, value in changes.items():
+        setattr(project, name, value)
+    project.updated_at = utcnow()
+    session.flush()
+    audit.record(
+        session=session, actor=actor, org_id=project.org_id, action="project.update",
+        object_type="project", object_id=project.id,
+        data={"fields": sorted(spec.model_dump(exclude_unset=True)),
+              "params_version": project.params_version},
+    )
+    return project
+
+
+def list_versions(
+    *, session: Session, project: Project, cursor: Cursor
+) -> tuple[list[ProjectVersion], str | None]:
+    query = select(ProjectVersion).where(ProjectVersion.project_id == project.id)
+    return page_of(session, query, ProjectVersion.id, cursor)
+
+
+_VERSION_CACHE: dict[tuple[int, int], dict[str, Any]] = {}
+
+
+def version_params(*, session: Session, project_id: int, version: int) -> dict[str, Any]:
+    """The params a task was created under. Versions never change once written, so they are
+    cached per process."""
+    key = (project_id, version)
+    cached = _VERSION_CACHE.get(key)
+    if cached is not None:
+        return cached
+    params = session.scalar(
+        select(ProjectVersion.params).where(
+            ProjectVersion.project_id == project_id, ProjectVersion.version == version
+        )
+    )
+    if params is None:
+        raise NotFound("Project version", f"{project_id}/{version}")
+    if len(_VERSION_CACHE) > 10_000:
+        _VERSION_CACHE.clear()
+    _VERSION_CACHE[key] = params
+    return params

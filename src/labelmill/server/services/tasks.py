@@ -1,0 +1,252 @@
+"""Tasks: atomic bulk creation with idempotency, reading, filtering, updating, cancelling."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, func, insert, select
+from sqlalchemy.orm import Session
+
+from labelmill.schemas.tasks import TaskCreate, TaskUpdate
+from labelmill.server.db.base import utcnow
+from labelmill.server.errors import (
+    Conflict,
+    ErrorCollector,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+)
+from labelmill.server.models import Annotation, Batch, Project, Task
+from labelmill.server.services import audit, batches
+from labelmill.server.services.auth import Principal
+from labelmill.server.services.pagination import Cursor, page_of
+from labelmill.server.services.projects import task_type_of
+from labelmill.tasktypes import ParamsError
+
+_LOOKUP_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class ExistingTaskRef:
+    index: int
+    unique_id: str
+    task_id: int
+
+
+@dataclass(slots=True)
+class BulkResult:
+    task_ids: list[int] = field(default_factory=list)
+    existing: list[ExistingTaskRef] = field(default_factory=list)
+
+
+def _target_batch(session: Session, project: Project, batch_id: int | None) -> Batch:
+    if batch_id is None:
+        return batches.default_batch(session=session, project=project)
+    batch = batches.get_batch(session=session, org_id=project.org_id, batch_id=batch_id)
+    if batch.project_id != project.id:
+        raise NotFound("Batch", batch_id)
+    if batch.status == "completed":
+        raise Conflict(f"batch {batch.id} is completed; create a new batch for more tasks")
+    return batch
+
+
+def _existing_unique_ids(session: Session, org_id: int, unique_ids: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for start in range(0, len(unique_ids), _LOOKUP_CHUNK):
+        chunk = unique_ids[start : start + _LOOKUP_CHUNK]
+        rows = session.execute(
+            select(Task.unique_id, Task.id).where(Task.org_id == org_id, Task.unique_id.in_(chunk))
+        )
+        found.update({str(uid): int(tid) for uid, tid in rows})
+    return found
+
+
+def _validate_rows(
+    project: Project, specs: Sequence[TaskCreate], errors: ErrorCollector
+) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    """Each task's normalised params and gold answer; problems go to ``errors`` by index."""
+    task_type = task_type_of(project.task_type)
+    validated: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
+    seen_unique: dict[str, int] = {}
+    for index, spec in enumerate(specs):
+        params: dict[str, Any] = {}
+        gold: dict[str, Any] | None = None
+        try:
+            params = task_type.validate_task_params(spec.params, project.params)
+        except ParamsError as exc:
+            for loc, msg in exc.problems:
+                errors.add(("tasks", index, "params", *loc), msg)
+        else:
+            if spec.gold_answer is not None:
+                try:
+                    gold = task_type.validate_response(spec.gold_answer, project.params, params)
+                except ParamsError as exc:
+                    for loc, msg in exc.problems:
+                        errors.add(("tasks", index, "gold_answer", *loc), msg)
+        if spec.unique_id is not None:
+            first = seen_unique.setdefault(spec.unique_id, index)
+            if first != index:
+                errors.add(
+                    ("tasks", index, "unique_id"),
+                    f"unique_id {spec.unique_id!r} repeats task {first} of this request",
+                )
+        validated.append((params, gold))
+    return validated
+
+
+def create_tasks(
+    *,
+    session: Session,
+    project: Project,
+    specs: Sequence[TaskCreate],
+    batch_id: int | None,
+    max_tasks: int,
+    actor: Principal | None,
+) -> BulkResult:
+    """Create tasks atomically: any invalid task rejects all, naming every bad index.
+
+    A task whose ``unique_id`` already exists in the organization is not created again; it
+    is reported in ``existing`` so a client can safely retry an import.
+    """
+    if len(specs) > max_tasks:
+        raise PayloadTooLarge(f"at most {max_tasks} tasks per request, got {len(specs)}")
+    if not specs:
+        raise InvalidInput("tasks must not be empty")
+    batch = _target_batch(session, project, batch_id)
+    errors = ErrorCollector()
+    validated = _validate_rows(project, specs, errors)
+    errors.raise_if_any(f"{len(errors.details)} problem(s) in tasks; nothing was created")
+
+    unique_ids = [spec.unique_id for spec in specs if spec.unique_id is not None]
+    existing = _existing_unique_ids(session, project.org_id, unique_ids) if unique_ids else {}
+    result = BulkResult()
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    for index, (spec, (params, gold)) in enumerate(zip(specs, validated, strict=True)):
+        if spec.unique_id is not None and spec.unique_id in existing:
+            result.existing.append(ExistingTaskRef(index, spec.unique_id, existing[spec.unique_id]))
+            continue
+        rows.append(
+            {
+                "org_id": project.org_id,
+                "project_id": project.id,
+                "batch_id": batch.id,
+                "project_version": project.params_version,
+                "params": params,
+                "meta": spec.metadata,
+                "tags": spec.tags,
+                "unique_id": spec.unique_id,
+                "priority": spec.priority,
+                "al_score": 0.0,
+                "status": "pending",
+                "is_gold": gold is not None,
+                "gold_answer": gold,
+                "label_target": project.min_labels,
+                "n_annotations": 0,
+                "open_leases": 0,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    if rows:
+        statement = insert(Task).returning(Task.id, sort_by_parameter_order=True)
+        result.task_ids = list(session.scalars(statement, rows))
+        audit.record(
+            session=session, actor=actor, org_id=project.org_id, action="tasks.create",
+            object_type="batch", object_id=batch.id, data={"count": len(rows)},
+        )
+    return result
+
+
+def get_task(*, session: Session, org_id: int | None, task_id: int) -> Task:
+    task = session.get(Task, task_id)
+    if task is None or task.org_id != org_id:
+        raise NotFound("Task", task_id)
+    return task
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFilter:
+    status: str | None = None
+    batch_id: int | None = None
+    tag: str | None = None
+    unique_id: str | None = None
+    is_gold: bool | None = None
+
+
+def _filtered(query: Select[tuple[Task]], flt: TaskFilter, dialect: str) -> Select[tuple[Task]]:
+    if flt.status is not None:
+        query = query.where(Task.status == flt.status)
+    if flt.batch_id is not None:
+        query = query.where(Task.batch_id == flt.batch_id)
+    if flt.unique_id is not None:
+        query = query.where(Task.unique_id == flt.unique_id)
+    if flt.is_gold is not None:
+        query = query.where(Task.is_gold.is_(flt.is_gold))
+    if flt.tag is not None:
+        if dialect == "postgresql":
+            query = query.where(Task.tags.contains([flt.tag]))  # type: ignore[attr-defined]
+        else:
+            tags = func.json_each(Task.tags).table_valued("value")
+            query = query.where(select(tags.c.value).where(tags.c.value == flt.tag).exists())
+    return query
+
+
+def list_tasks(
+    *, session: Session, project: Project, flt: TaskFilter, cursor: Cursor
+) -> tuple[list[Task], str | None]:
+    dialect = session.get_bind().dialect.name
+    query = _filtered(select(Task).where(Task.project_id == project.id), flt, dialect)
+    return page_of(session, query, Task.id, cursor)
+
+
+def update_task(
+    *, session: Session, task: Task, spec: TaskUpdate, actor: Principal | None
+) -> Task:
+    changes = spec.model_dump(exclude_unset=True)
+    nulls = [name for name, value in changes.items() if value is None]
+    if nulls:
+        raise InvalidInput(f"fields may be left out but not set to null: {', '.join(nulls)}")
+    if "priority" in changes:
+        task.priority = changes["priority"]
+    if "tags" in changes:
+        task.tags = changes["tags"]
+    if "metadata" in changes:
+        task.meta = changes["metadata"]
+    task.updated_at = utcnow()
+    audit.record(
+        session=session, actor=actor, org_id=task.org_id, action="task.update",
+        object_type="task", object_id=task.id, data={"fields": sorted(changes)},
+    )
+    return task
+
+
+def lock_task(*, session: Session, org_id: int | None, task_id: int) -> Task:
+    task = session.scalar(select(Task).where(Task.id == task_id).with_for_update())
+    if task is None or task.org_id != org_id:
+        raise NotFound("Task", task_id)
+    return task
+
+
+def cancel_task(*, session: Session, task: Task, actor: Principal | None) -> Task:
+    """Cancel a pending task. Live leases on it end; their late submissions get a 409."""
+    if task.status != "pending":
+        raise Conflict(f"task {task.id} is {task.status}; only pending tasks can be canceled")
+    task.status = "canceled"
+    task.updated_at = utcnow()
+    audit.record(
+        session=session, actor=actor, org_id=task.org_id, action="task.cancel",
+        object_type="task", object_id=task.id,
+    )
+    session.flush()
+    batches.settle_batch(session=session, batch_id=task.batch_id)
+    return task
+
+
+def list_annotations(
+    *, session: Session, task: Task, cursor: Cursor
+) -> tuple[list[Annotation], str | None]:
+    query = select(Annotation).where(Annotation.task_id == task.id)
+    return page_of(session, query, Annotation.id, cursor)

@@ -1,0 +1,23 @@
+"""Maps task-type names to their implementation. New types register here."""
+
+from __future__ import annotations
+
+from labelmill.tasktypes.base import TaskType
+from labelmill.tasktypes.categorization import Categorization
+
+_REGISTRY: dict[str, TaskType] = {}
+
+
+def register(task_type: TaskType) -> None:
+    _REGISTRY[task_type.name] = task_type
+
+
+def get_task_type(name: str) -> TaskType | None:
+    return _REGISTRY.get(name)
+
+
+def task_type_names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+register(Categorization())
