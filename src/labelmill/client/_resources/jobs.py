@@ -36,9 +36,18 @@ class Jobs(Resource):
 
 
 class Audit(Resource):
-    def list(self, *, cursor: str | None = None, limit: int | None = None) -> Page[AuditEventRead]:
-        """One page of the organization's audit events (owners and managers only)."""
-        return self._page("/api/audit", AuditEventRead, cursor=cursor, limit=limit)
+    def list(
+        self, *, action: str | None = None, cursor: str | None = None, limit: int | None = None
+    ) -> Page[AuditEventRead]:
+        """One page of the organization's audit events, optionally only those of one
+        ``action`` (e.g. ``"project.create"``). Owners and managers only."""
+        return self._page(
+            "/api/audit", AuditEventRead, cursor=cursor, limit=limit, params={"action": action}
+        )
 
-    def iter(self, *, page_size: int | None = None) -> Iterator[AuditEventRead]:
-        return iterate_pages(lambda cursor: self.list(cursor=cursor, limit=page_size))
+    def iter(
+        self, *, action: str | None = None, page_size: int | None = None
+    ) -> Iterator[AuditEventRead]:
+        return iterate_pages(
+            lambda cursor: self.list(action=action, cursor=cursor, limit=page_size)
+        )
