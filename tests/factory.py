@@ -63,8 +63,9 @@ class Factory:
             org_row = tenancy.get_org_by_name(session=session, name=org.name)
             minted = tenancy.create_key(
                 session=session,
-                request=tenancy.KeyRequest(org=org_row, user=None, role=role, is_test=False,
-                                           name=""),
+                request=tenancy.KeyRequest(
+                    org=org_row, user=None, role=role, is_test=False, name=""
+                ),
                 actor=CLI_ADMIN,
             )
             return minted.secret
@@ -75,8 +76,13 @@ class Factory:
                 session=session, org_id=org.id, pool_id=pool_id or org.pool_id
             )
             created = workforce.create_worker(
-                session=session, org_id=org.id, name=f"worker-{self._next()}", email=None,
-                pool=pool, reviewer=False, actor=CLI_ADMIN,
+                session=session,
+                org_id=org.id,
+                name=f"worker-{self._next()}",
+                email=None,
+                pool=pool,
+                reviewer=False,
+                actor=CLI_ADMIN,
             )
             return WorkerHandle(user_id=created.user.id, key=created.api_key)
 
@@ -112,7 +118,9 @@ class Factory:
             pool = workforce.get_own_pool(session=session, org_id=org.id, pool_id=org.pool_id)
             workforce.add_staffing(session=session, project=project, pool=pool, actor=CLI_ADMIN)
             batch = batches.create_batch(
-                session=session, project=project, spec=BatchCreate(name="b1", start=start),
+                session=session,
+                project=project,
+                spec=BatchCreate(name="b1", start=start),
                 actor=CLI_ADMIN,
             )
             specs = [
@@ -127,8 +135,12 @@ class Factory:
             handle = ProjectHandle(id=project.id, org=org, batch_id=batch.id)
             if specs:
                 result = tasks.create_tasks(
-                    session=session, project=project, specs=specs, batch_id=batch.id,
-                    max_tasks=100_000, actor=CLI_ADMIN,
+                    session=session,
+                    project=project,
+                    specs=specs,
+                    batch_id=batch.id,
+                    max_tasks=100_000,
+                    actor=CLI_ADMIN,
                 )
                 handle.task_ids = result.task_ids
             return handle

@@ -70,9 +70,7 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     details = validation_details(errors)
     first = details[0] if details else {"loc": [], "message": "invalid request"}
     where = ".".join(str(p) for p in first["loc"])  # type: ignore[attr-defined]
-    return error_response(
-        422, "invalid_input", f"{where}: {first['message']}", details
-    )
+    return error_response(422, "invalid_input", f"{where}: {first['message']}", details)
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:

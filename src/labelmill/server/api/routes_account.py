@@ -73,16 +73,18 @@ def add_pool_member(
         pool = workforce.get_own_pool(session=session, org_id=principal.org_id, pool_id=pool_id)
         require(principal, Permission.MANAGE)
         member = workforce.add_pool_member(
-            session=session, pool=pool, user_id=body.user_id, annotator=body.annotator,
-            reviewer=body.reviewer, actor=principal,
+            session=session,
+            pool=pool,
+            user_id=body.user_id,
+            annotator=body.annotator,
+            reviewer=body.reviewer,
+            actor=principal,
         )
         return PoolMemberRead.model_validate(member)
 
 
 @router.delete("/pools/{pool_id}/members/{user_id}", status_code=204, tags=["workforce"])
-def remove_pool_member(
-    pool_id: int, user_id: int, principal: PrincipalDep, db: DbDep
-) -> Response:
+def remove_pool_member(pool_id: int, user_id: int, principal: PrincipalDep, db: DbDep) -> Response:
     with db.write_session() as session:
         pool = workforce.get_own_pool(session=session, org_id=principal.org_id, pool_id=pool_id)
         require(principal, Permission.MANAGE)
@@ -101,10 +103,17 @@ def create_worker(body: WorkerCreate, principal: PrincipalDep, db: DbDep) -> Wor
                 session=session, org_id=principal.org_id, pool_id=body.pool_id
             )
         created = workforce.create_worker(
-            session=session, org_id=principal.org_id, name=body.name, email=body.email,
-            pool=pool, reviewer=body.reviewer, actor=principal,
+            session=session,
+            org_id=principal.org_id,
+            name=body.name,
+            email=body.email,
+            pool=pool,
+            reviewer=body.reviewer,
+            actor=principal,
         )
         return WorkerCreated(
-            user_id=created.user.id, name=created.user.name, email=created.user.email,
+            user_id=created.user.id,
+            name=created.user.name,
+            email=created.user.email,
             api_key=created.api_key,
         )

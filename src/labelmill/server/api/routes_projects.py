@@ -30,8 +30,11 @@ def create_project(body: ProjectCreate, principal: PrincipalDep, db: DbDep) -> P
     assert principal.org_id is not None
     with db.write_session() as session:
         project = projects.create_project(
-            session=session, org_id=principal.org_id, spec=body,
-            default_lease_seconds=db.settings.default_lease_seconds, actor=principal,
+            session=session,
+            org_id=principal.org_id,
+            spec=body,
+            default_lease_seconds=db.settings.default_lease_seconds,
+            actor=principal,
         )
         return ProjectRead.model_validate(project)
 

@@ -57,8 +57,12 @@ def _create_tasks(
         require(principal, Permission.MANAGE)
         body = _parse_bulk(raw)
         result = tasks.create_tasks(
-            session=session, project=project, specs=body.tasks, batch_id=body.batch_id,
-            max_tasks=db.settings.max_tasks_per_request, actor=principal,
+            session=session,
+            project=project,
+            specs=body.tasks,
+            batch_id=body.batch_id,
+            max_tasks=db.settings.max_tasks_per_request,
+            actor=principal,
         )
     return TaskBulkResult(
         created=len(result.task_ids),
@@ -167,7 +171,10 @@ def export_project(
         )
         require(principal, Permission.READ)
     spec = export.ExportSpec(
-        project_id=project.id, task_type=project.task_type, format=format, status=status,
+        project_id=project.id,
+        task_type=project.task_type,
+        format=format,
+        status=status,
         include_gold=include_gold,
     )
     media = "application/x-ndjson" if format == "jsonl" else "text/csv"

@@ -17,9 +17,9 @@ from labelmill.schemas import (
 from labelmill.server.api.deps import DbDep, PrincipalDep
 from labelmill.server.db.base import utcnow
 from labelmill.server.errors import NotFound
-from labelmill.server.policies import require_worker
-from labelmill.server.services import annotations, queue, workforce
 from labelmill.server.models import Project
+from labelmill.server.policies import require_worker
+from labelmill.server.services import queue, submissions, workforce
 
 router = APIRouter(prefix="/api/work", tags=["work"])
 _rng = random.SystemRandom()
@@ -33,7 +33,9 @@ def work_projects(principal: PrincipalDep, db: DbDep) -> Page[WorkerProject]:
         return Page[WorkerProject](
             data=[
                 WorkerProject(
-                    id=p.id, name=p.name, task_type=p.task_type,
+                    id=p.id,
+                    name=p.name,
+                    task_type=p.task_type,
                     instruction=str(p.params.get("instruction", "")),
                 )
                 for p in rows
@@ -55,7 +57,11 @@ def next_task(project_id: int, principal: PrincipalDep, db: DbDep) -> LeasedTask
         ):
             raise NotFound("Project", project_id)
         lease = queue.next_task(
-            session=session, project=project, worker_id=worker_id, now=utcnow(), rng=_rng,
+            session=session,
+            project=project,
+            worker_id=worker_id,
+            now=utcnow(),
+            rng=_rng,
             lock_rows=db.is_postgres,
         )
     if lease is None:
@@ -87,9 +93,13 @@ def submit(
 ) -> SubmissionResult:
     worker_id = require_worker(principal)
     with db.write_session() as session:
-        result = annotations.submit(
-            session=session, assignment_id=assignment_id, worker_id=worker_id,
-            response=body.response, duration_ms=body.duration_ms, now=utcnow(),
+        result = submissions.submit(
+            session=session,
+            assignment_id=assignment_id,
+            worker_id=worker_id,
+            response=body.response,
+            duration_ms=body.duration_ms,
+            now=utcnow(),
         )
     return SubmissionResult(
         annotation_id=result.annotation_id, task_id=result.task_id, late=result.late

@@ -17,8 +17,12 @@ def _record_delivery(db: Database, job: Job) -> None:
     object_id = job.payload.get(f"{object_type}_id")
     with db.write_session() as session:
         audit.record(
-            session=session, actor=None, org_id=job.org_id, action=f"event.{job.kind}",
-            object_type=object_type, object_id=object_id,
+            session=session,
+            actor=None,
+            org_id=job.org_id,
+            action=f"event.{job.kind}",
+            object_type=object_type,
+            object_id=object_id,
             data={"job_id": job.id, "attempt": job.attempts},
         )
 

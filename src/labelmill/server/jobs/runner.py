@@ -57,8 +57,9 @@ class BackgroundWorker:
             self._stop.wait(max(0.0, interval - (time.monotonic() - started)))
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.run_forever, name="labelmill-worker",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self.run_forever, name="labelmill-worker", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:

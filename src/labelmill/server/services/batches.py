@@ -5,13 +5,13 @@ from __future__ import annotations
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from labelmill.schemas.projects import BatchCreate
 from labelmill.server.db.base import utcnow
 from labelmill.server.errors import Conflict, NotFound
 from labelmill.server.models import Batch, Project, Task
 from labelmill.server.services import audit, jobs
 from labelmill.server.services.auth import Principal
 from labelmill.server.services.pagination import Cursor, page_of
-from labelmill.schemas.projects import BatchCreate
 
 DEFAULT_BATCH = "default"
 
@@ -36,8 +36,13 @@ def create_batch(
     session.add(batch)
     session.flush()
     audit.record(
-        session=session, actor=actor, org_id=project.org_id, action="batch.create",
-        object_type="batch", object_id=batch.id, data={"name": spec.name},
+        session=session,
+        actor=actor,
+        org_id=project.org_id,
+        action="batch.create",
+        object_type="batch",
+        object_id=batch.id,
+        data={"name": spec.name},
     )
     return batch
 
@@ -49,8 +54,10 @@ def default_batch(*, session: Session, project: Project) -> Batch:
     )
     if batch is None:
         batch = create_batch(
-            session=session, project=project,
-            spec=BatchCreate(name=DEFAULT_BATCH, start=True), actor=None,
+            session=session,
+            project=project,
+            spec=BatchCreate(name=DEFAULT_BATCH, start=True),
+            actor=None,
         )
     return batch
 
@@ -65,9 +72,7 @@ def get_batch(*, session: Session, org_id: int | None, batch_id: int) -> Batch:
 def list_batches(
     *, session: Session, project: Project, cursor: Cursor
 ) -> tuple[list[Batch], str | None]:
-    return page_of(
-        session, select(Batch).where(Batch.project_id == project.id), Batch.id, cursor
-    )
+    return page_of(session, select(Batch).where(Batch.project_id == project.id), Batch.id, cursor)
 
 
 def start_batch(*, session: Session, batch: Batch, actor: Principal | None) -> Batch:
@@ -77,8 +82,12 @@ def start_batch(*, session: Session, batch: Batch, actor: Principal | None) -> B
     batch.started_at = utcnow()
     session.flush()
     audit.record(
-        session=session, actor=actor, org_id=batch.org_id, action="batch.start",
-        object_type="batch", object_id=batch.id,
+        session=session,
+        actor=actor,
+        org_id=batch.org_id,
+        action="batch.start",
+        object_type="batch",
+        object_id=batch.id,
     )
     # A batch started with nothing left to do is complete at once.
     settle_batch(session=session, batch_id=batch.id)
@@ -126,13 +135,16 @@ def settle_batch(*, session: Session, batch_id: int) -> None:
     batch.status = "completed"
     batch.completed_at = utcnow()
     jobs.enqueue(
-        session=session, kind="batch.completed", org_id=batch.org_id,
+        session=session,
+        kind="batch.completed",
+        org_id=batch.org_id,
         payload={"batch_id": batch.id, "project_id": batch.project_id},
     )
     session.scalar(select(Project.id).where(Project.id == batch.project_id).with_for_update())
     if not _has_open_tasks(session, Task.project_id == batch.project_id):
         jobs.enqueue(
-            session=session, kind="project.completed", org_id=batch.org_id,
+            session=session,
+            kind="project.completed",
+            org_id=batch.org_id,
             payload={"project_id": batch.project_id, "batch_id": batch.id},
         )
-

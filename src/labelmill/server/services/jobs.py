@@ -68,7 +68,7 @@ class Backoff:
         """Exponential in the number of attempts made, capped, with ±25 % jitter so that
         many failed jobs do not retry in lock-step."""
         raw = min(self.max_seconds, self.base_seconds * (2 ** max(0, attempts - 1)))
-        return raw * rng.uniform(0.75, 1.25)
+        return float(raw * rng.uniform(0.75, 1.25))
 
 
 def claim_next(db: Database) -> Job | None:

@@ -47,7 +47,7 @@ def decode_cursor(token: str | None, limit: int) -> Cursor:
 
 
 def page_of(
-    session: Session, query: Select[tuple[T]], id_column: InstrumentedAttribute[int], cursor: Cursor
+    session: Session, query: Select[T], id_column: InstrumentedAttribute[int], cursor: Cursor
 ) -> tuple[list[T], str | None]:
     """One page of ``query`` ordered by ``id_column``, and the cursor of the next page."""
     rows = list(

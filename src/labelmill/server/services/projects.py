@@ -7,13 +7,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from labelmill.schemas.projects import ProjectCreate, ProjectUpdate
 from labelmill.server.db.base import utcnow
 from labelmill.server.errors import Conflict, ErrorDetail, InvalidInput, NotFound
 from labelmill.server.models import Project, ProjectVersion
 from labelmill.server.services import audit
 from labelmill.server.services.auth import Principal
 from labelmill.server.services.pagination import Cursor, page_of
-from labelmill.schemas.projects import ProjectCreate, ProjectUpdate
 from labelmill.tasktypes import ParamsError, TaskType, get_task_type, task_type_names
 
 
@@ -38,7 +38,11 @@ def _validated_params(task_type: TaskType, raw: dict[str, Any]) -> dict[str, Any
 
 
 def create_project(
-    *, session: Session, org_id: int, spec: ProjectCreate, default_lease_seconds: int,
+    *,
+    session: Session,
+    org_id: int,
+    spec: ProjectCreate,
+    default_lease_seconds: int,
     actor: Principal | None,
 ) -> Project:
     task_type = task_type_of(spec.task_type)
@@ -62,13 +66,20 @@ def create_project(
     session.flush()
     session.add(
         ProjectVersion(
-            project_id=project.id, version=1, params=params,
+            project_id=project.id,
+            version=1,
+            params=params,
             created_by_user_id=actor.user_id if actor else None,
         )
     )
     audit.record(
-        session=session, actor=actor, org_id=org_id, action="project.create",
-        object_type="project", object_id=project.id, data={"name": spec.name},
+        session=session,
+        actor=actor,
+        org_id=org_id,
+        action="project.create",
+        object_type="project",
+        object_id=project.id,
+        data={"name": spec.name},
     )
     return project
 
@@ -81,18 +92,14 @@ def get_project(*, session: Session, org_id: int | None, project_id: int) -> Pro
 
 
 def get_project_for_update(*, session: Session, org_id: int | None, project_id: int) -> Project:
-    project = session.scalar(
-        select(Project).where(Project.id == project_id).with_for_update()
-    )
+    project = session.scalar(select(Project).where(Project.id == project_id).with_for_update())
     if project is None or project.org_id != org_id:
         raise NotFound("Project", project_id)
     return project
 
 
 def get_project_by_name(*, session: Session, org_id: int, name: str) -> Project:
-    project = session.scalar(
-        select(Project).where(Project.org_id == org_id, Project.name == name)
-    )
+    project = session.scalar(select(Project).where(Project.org_id == org_id, Project.name == name))
     if project is None:
         raise NotFound("Project", name)
     return project
@@ -135,7 +142,9 @@ def update_project(
             project.params = params
             session.add(
                 ProjectVersion(
-                    project_id=project.id, version=project.params_version, params=params,
+                    project_id=project.id,
+                    version=project.params_version,
+                    params=params,
                     created_by_user_id=actor.user_id if actor else None,
                 )
             )
@@ -144,10 +153,16 @@ def update_project(
     project.updated_at = utcnow()
     session.flush()
     audit.record(
-        session=session, actor=actor, org_id=project.org_id, action="project.update",
-        object_type="project", object_id=project.id,
-        data={"fields": sorted(spec.model_dump(exclude_unset=True)),
-              "params_version": project.params_version},
+        session=session,
+        actor=actor,
+        org_id=project.org_id,
+        action="project.update",
+        object_type="project",
+        object_id=project.id,
+        data={
+            "fields": sorted(spec.model_dump(exclude_unset=True)),
+            "params_version": project.params_version,
+        },
     )
     return project
 
@@ -176,6 +191,7 @@ def version_params(*, session: Session, project_id: int, version: int) -> dict[s
     )
     if params is None:
         raise NotFound("Project version", f"{project_id}/{version}")
+    params = dict(params)
     if len(_VERSION_CACHE) > 10_000:
         _VERSION_CACHE.clear()
     _VERSION_CACHE[key] = params

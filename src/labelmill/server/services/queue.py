@@ -70,9 +70,7 @@ def _candidate_query(project_id: int, worker_id: int, gold: bool, lock: bool) ->
 def _lease_view(
     session: Session, project: Project, assignment_id: int, task_id: int, expires_at: datetime
 ) -> Lease:
-    row = session.execute(
-        select(Task.params, Task.project_version).where(Task.id == task_id)
-    ).one()
+    row = session.execute(select(Task.params, Task.project_version).where(Task.id == task_id)).one()
     task_params, version = row
     project_params = version_params(session=session, project_id=project.id, version=version)
     data = task_type_of(project.task_type).worker_view(project_params, task_params)
@@ -147,9 +145,7 @@ def next_task(
         # The same worker leased this task in a concurrent request: the unique (task,
         # worker) constraint refused the second lease (invariant 1).
         raise Conflict("a concurrent request of this worker leased the same task") from None
-    session.execute(
-        update(Task).where(Task.id == task_id).values(open_leases=Task.open_leases + 1)
-    )
+    session.execute(update(Task).where(Task.id == task_id).values(open_leases=Task.open_leases + 1))
     assert assignment_id is not None
     return _lease_view(session, project, assignment_id, task_id, expires_at)
 
@@ -160,16 +156,14 @@ def _pick(
     """Choose regular or gold work: gold at the project's rate, and only while regular work
     remains, so a worker is never left answering gold alone."""
     want_gold = project.gold_rate > 0 and rng.random() < project.gold_rate
-    regular = session.scalar(_candidate_query(project.id, worker_id, False, lock_rows))
+    regular: int | None = session.scalar(_candidate_query(project.id, worker_id, False, lock_rows))
     if regular is None or not want_gold:
         return regular
-    gold = session.scalar(_candidate_query(project.id, worker_id, True, lock_rows))
+    gold: int | None = session.scalar(_candidate_query(project.id, worker_id, True, lock_rows))
     return gold if gold is not None else regular
 
 
-def get_own_assignment(
-    *, session: Session, assignment_id: int, worker_id: int
-) -> tuple[int, int]:
+def get_own_assignment(*, session: Session, assignment_id: int, worker_id: int) -> tuple[int, int]:
     """(task_id, project_id) of the caller's assignment; another worker's is not found."""
     row = session.execute(
         select(Assignment.task_id, Assignment.project_id, Assignment.worker_id).where(
@@ -206,9 +200,7 @@ def _assignment_state(session: Session, assignment_id: int) -> Any:
     ).one()
 
 
-def heartbeat(
-    *, session: Session, assignment_id: int, worker_id: int, now: datetime
-) -> datetime:
+def heartbeat(*, session: Session, assignment_id: int, worker_id: int, now: datetime) -> datetime:
     task_id, project_id = get_own_assignment(
         session=session, assignment_id=assignment_id, worker_id=worker_id
     )
@@ -260,7 +252,9 @@ def expire_leases(*, session: Session, now: datetime, project_id: int | None = N
     task_ids = sorted({int(t) for t in session.scalars(due.limit(5000))})
     if not task_ids:
         return 0
-    session.execute(select(Task.id).where(Task.id.in_(task_ids)).order_by(Task.id).with_for_update())
+    session.execute(
+        select(Task.id).where(Task.id.in_(task_ids)).order_by(Task.id).with_for_update()
+    )
     expired = session.execute(
         update(Assignment)
         .where(

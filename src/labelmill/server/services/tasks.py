@@ -154,8 +154,13 @@ def create_tasks(
         statement = insert(Task).returning(Task.id, sort_by_parameter_order=True)
         result.task_ids = list(session.scalars(statement, rows))
         audit.record(
-            session=session, actor=actor, org_id=project.org_id, action="tasks.create",
-            object_type="batch", object_id=batch.id, data={"count": len(rows)},
+            session=session,
+            actor=actor,
+            org_id=project.org_id,
+            action="tasks.create",
+            object_type="batch",
+            object_id=batch.id,
+            data={"count": len(rows)},
         )
     return result
 
@@ -176,7 +181,7 @@ class TaskFilter:
     is_gold: bool | None = None
 
 
-def _filtered(query: Select[tuple[Task]], flt: TaskFilter, dialect: str) -> Select[tuple[Task]]:
+def _filtered(query: Select[Task], flt: TaskFilter, dialect: str) -> Select[Task]:
     if flt.status is not None:
         query = query.where(Task.status == flt.status)
     if flt.batch_id is not None:
@@ -187,7 +192,7 @@ def _filtered(query: Select[tuple[Task]], flt: TaskFilter, dialect: str) -> Sele
         query = query.where(Task.is_gold.is_(flt.is_gold))
     if flt.tag is not None:
         if dialect == "postgresql":
-            query = query.where(Task.tags.contains([flt.tag]))  # type: ignore[attr-defined]
+            query = query.where(Task.tags.contains([flt.tag]))
         else:
             tags = func.json_each(Task.tags).table_valued("value")
             query = query.where(select(tags.c.value).where(tags.c.value == flt.tag).exists())
@@ -202,9 +207,7 @@ def list_tasks(
     return page_of(session, query, Task.id, cursor)
 
 
-def update_task(
-    *, session: Session, task: Task, spec: TaskUpdate, actor: Principal | None
-) -> Task:
+def update_task(*, session: Session, task: Task, spec: TaskUpdate, actor: Principal | None) -> Task:
     changes = spec.model_dump(exclude_unset=True)
     nulls = [name for name, value in changes.items() if value is None]
     if nulls:
@@ -217,8 +220,13 @@ def update_task(
         task.meta = changes["metadata"]
     task.updated_at = utcnow()
     audit.record(
-        session=session, actor=actor, org_id=task.org_id, action="task.update",
-        object_type="task", object_id=task.id, data={"fields": sorted(changes)},
+        session=session,
+        actor=actor,
+        org_id=task.org_id,
+        action="task.update",
+        object_type="task",
+        object_id=task.id,
+        data={"fields": sorted(changes)},
     )
     return task
 
@@ -237,8 +245,12 @@ def cancel_task(*, session: Session, task: Task, actor: Principal | None) -> Tas
     task.status = "canceled"
     task.updated_at = utcnow()
     audit.record(
-        session=session, actor=actor, org_id=task.org_id, action="task.cancel",
-        object_type="task", object_id=task.id,
+        session=session,
+        actor=actor,
+        org_id=task.org_id,
+        action="task.cancel",
+        object_type="task",
+        object_id=task.id,
     )
     session.flush()
     batches.settle_batch(session=session, batch_id=task.batch_id)

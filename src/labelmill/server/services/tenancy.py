@@ -28,8 +28,13 @@ def create_org(*, session: Session, name: str, actor: Principal | None = None) -
     session.add(org)
     session.flush()
     audit.record(
-        session=session, actor=actor, org_id=org.id, action="org.create",
-        object_type="organization", object_id=org.id, data={"name": name},
+        session=session,
+        actor=actor,
+        org_id=org.id,
+        action="org.create",
+        object_type="organization",
+        object_id=org.id,
+        data={"name": name},
     )
     return org
 
@@ -130,8 +135,12 @@ def create_key(*, session: Session, request: KeyRequest, actor: Principal | None
         name=request.name,
     )
     audit.record(
-        session=session, actor=actor, org_id=request.org.id if request.org else None,
-        action="key.create", object_type="api_key", object_id=minted.key.id,
+        session=session,
+        actor=actor,
+        org_id=request.org.id if request.org else None,
+        action="key.create",
+        object_type="api_key",
+        object_id=minted.key.id,
         data={"prefix": minted.key.prefix, "test": request.is_test},
     )
     return minted

@@ -38,8 +38,13 @@ def create_pool(
     session.add(pool)
     session.flush()
     audit.record(
-        session=session, actor=actor, org_id=org_id, action="pool.create",
-        object_type="pool", object_id=pool.id, data={"name": name},
+        session=session,
+        actor=actor,
+        org_id=org_id,
+        action="pool.create",
+        object_type="pool",
+        object_id=pool.id,
+        data={"name": name},
     )
     return pool
 
@@ -93,9 +98,7 @@ def _user_visible_to_org(session: Session, org_id: int | None, user_id: int) -> 
     if user.created_by_org_id == org_id:
         return user
     is_member = session.scalar(
-        select(
-            exists().where(Membership.org_id == org_id, Membership.user_id == user_id)
-        )
+        select(exists().where(Membership.org_id == org_id, Membership.user_id == user_id))
     )
     if not is_member:
         raise NotFound("User", user_id)
@@ -122,8 +125,13 @@ def add_pool_member(
     member.is_reviewer = reviewer
     session.flush()
     audit.record(
-        session=session, actor=actor, org_id=pool.org_id, action="pool.member_add",
-        object_type="pool", object_id=pool.id, data={"user_id": user.id},
+        session=session,
+        actor=actor,
+        org_id=pool.org_id,
+        action="pool.member_add",
+        object_type="pool",
+        object_id=pool.id,
+        data={"user_id": user.id},
     )
     return member
 
@@ -137,8 +145,13 @@ def remove_pool_member(
     if result.rowcount == 0:  # type: ignore[attr-defined]
         raise NotFound("Pool member", user_id)
     audit.record(
-        session=session, actor=actor, org_id=pool.org_id, action="pool.member_remove",
-        object_type="pool", object_id=pool.id, data={"user_id": user_id},
+        session=session,
+        actor=actor,
+        org_id=pool.org_id,
+        action="pool.member_remove",
+        object_type="pool",
+        object_id=pool.id,
+        data={"user_id": user_id},
     )
 
 
@@ -164,12 +177,21 @@ def create_worker(
     minted = mint_key(session=session, org_id=None, user_id=user.id, role=None, name=name)
     if pool is not None:
         add_pool_member(
-            session=session, pool=pool, user_id=user.id, annotator=True, reviewer=reviewer,
+            session=session,
+            pool=pool,
+            user_id=user.id,
+            annotator=True,
+            reviewer=reviewer,
             actor=actor,
         )
     audit.record(
-        session=session, actor=actor, org_id=org_id, action="worker.create",
-        object_type="user", object_id=user.id, data={"name": name},
+        session=session,
+        actor=actor,
+        org_id=org_id,
+        action="worker.create",
+        object_type="user",
+        object_id=user.id,
+        data={"name": name},
     )
     return CreatedWorker(user=user, api_key=minted.secret)
 
@@ -187,8 +209,13 @@ def add_staffing(
         session.add(staffing)
         session.flush()
         audit.record(
-            session=session, actor=actor, org_id=project.org_id, action="project.staff",
-            object_type="project", object_id=project.id, data={"pool_id": pool.id},
+            session=session,
+            actor=actor,
+            org_id=project.org_id,
+            action="project.staff",
+            object_type="project",
+            object_id=project.id,
+            data={"pool_id": pool.id},
         )
     return staffing
 
@@ -204,8 +231,13 @@ def remove_staffing(
     if result.rowcount == 0:  # type: ignore[attr-defined]
         raise NotFound("Staffing", pool_id)
     audit.record(
-        session=session, actor=actor, org_id=project.org_id, action="project.unstaff",
-        object_type="project", object_id=project.id, data={"pool_id": pool_id},
+        session=session,
+        actor=actor,
+        org_id=project.org_id,
+        action="project.unstaff",
+        object_type="project",
+        object_id=project.id,
+        data={"pool_id": pool_id},
     )
 
 
