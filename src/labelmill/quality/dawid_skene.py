@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import numpy as np
 import pandas as pd
@@ -30,11 +30,13 @@ class DawidSkene(BaseClassificationAggregator):
     EM, started from majority-vote fractions :math:`q_{tk}`:
 
     * **M-step**: :math:`\pi_k \propto \sum_t q_{tk} + \beta`, and
-      :math:`e^j_{kl} \propto \sum_{t:\,y_{tj}=l} q_{tk} + \alpha + \lambda\,\bar e_{kl}`, where
-      :math:`\bar e` is the confusion matrix pooled over all workers. ``smoothing`` (:math:`\alpha`)
-      and ``pooled_strength`` (:math:`\lambda`) are Dirichlet pseudo-counts (MAP-EM); both are 0
-      by default, which is the maximum-likelihood algorithm of the paper. The pooled prior shrinks
-      workers with few answers towards the crowd's average behaviour.
+      :math:`e^j_{kl} \propto \sum_{t:\,y_{tj}=l} q_{tk} + \alpha`, where ``smoothing``
+      (:math:`\alpha`) and ``prior_smoothing`` (:math:`\beta`) are Dirichlet pseudo-counts
+      (MAP-EM); both are 0 by default, which is the maximum-likelihood algorithm of the paper.
+      A worker with fewer than ``one_coin_below`` answers has too little data for the
+      :math:`K(K-1)` free cells of a confusion matrix; it gets a one-coin matrix instead
+      (:math:`e^j_{kk} = s_j`, the rest :math:`(1-s_j)/(K-1)`, with :math:`s_j` its expected
+      accuracy). ``"auto"`` means :math:`K^2` answers; 0 (default) disables this.
     * **E-step**: :math:`\log q_{tk} = \log\pi_k + \sum_{j} \log e^j_{k y_{tj}} - \log Z_t`,
       computed in log space (a product of hundreds of probabilities underflows) as one sparse
       (tasks x worker-answers) by (worker-answers x classes) product, and normalized after
@@ -68,8 +70,8 @@ class DawidSkene(BaseClassificationAggregator):
         n_iter: int = 100,
         tol: float = 1e-5,
         smoothing: float = 0.0,
-        pooled_strength: float = 0.0,
         prior_smoothing: float = 0.0,
+        one_coin_below: int | Literal["auto"] = 0,
     ) -> None:
         #: Maximum number of EM iterations.
         self.n_iter = n_iter
@@ -77,10 +79,10 @@ class DawidSkene(BaseClassificationAggregator):
         self.tol = tol
         #: Dirichlet pseudo-count added to every confusion-matrix cell.
         self.smoothing = smoothing
-        #: Pseudo-count mass, per true class, of a Dirichlet prior centred on the pooled matrix.
-        self.pooled_strength = pooled_strength
         #: Dirichlet pseudo-count added to every class of the prevalence prior.
         self.prior_smoothing = prior_smoothing
+        #: Workers with fewer answers get a one-coin matrix; ``"auto"``: K squared.
+        self.one_coin_below = one_coin_below
 
     def fit(self, data: pd.DataFrame) -> Self:
         """Fit the model by EM."""
@@ -102,7 +104,9 @@ class DawidSkene(BaseClassificationAggregator):
         # Column index of (worker, observed label) in the flattened confusion tables.
         answer_col = enc.worker * n_labels + enc.label
         by_task = incidence(enc.task, answer_col, n_tasks, n_workers * n_labels)
-        by_answer = sp.csr_matrix(by_task.T)  # (worker, label) x tasks, for the M-step
+        # The M-step needs the transpose; scipy's CSC view of it costs nothing to make and its
+        # product with the (tasks x classes) posterior streams the posterior sequentially.
+        by_answer = by_task.T
 
         probas = normalize_rows(vote_counts(enc.task, enc.label, n_tasks, n_labels))
         _apply_clamp(probas, clamp)
@@ -120,19 +124,25 @@ class DawidSkene(BaseClassificationAggregator):
         return self
 
     def _m_step(
-        self, by_answer: sp.csr_matrix, probas: FloatArray, n_workers: int, n_labels: int
+        self, by_answer: sp.csc_matrix, probas: FloatArray, n_workers: int, n_labels: int
     ) -> tuple[FloatArray, FloatArray]:
         """MAP estimates of the prevalence and of every worker's confusion matrix."""
         # counts[j, l, k] = expected number of times worker j said l when the truth was k.
         counts = np.asarray(by_answer @ probas).reshape(n_workers, n_labels, n_labels)
-        pseudo = np.full((n_labels, n_labels), self.smoothing)
-        if self.pooled_strength > 0:
-            pooled = counts.sum(axis=0)
-            pooled = pooled / np.maximum(pooled.sum(axis=0, keepdims=True), PROB_FLOOR)
-            pseudo = pseudo + self.pooled_strength * pooled
-        counts = counts + pseudo[None, :, :]
-        totals = counts.sum(axis=1, keepdims=True)
-        errors = counts / np.maximum(totals, PROB_FLOOR)
+        smoothed = counts + self.smoothing
+        errors = smoothed / np.maximum(smoothed.sum(axis=1, keepdims=True), PROB_FLOOR)
+        threshold = n_labels * n_labels if self.one_coin_below == "auto" else self.one_coin_below
+        few = counts.sum(axis=(1, 2)) < threshold
+        if few.any() and n_labels > 1:
+            # Expected accuracy with the same pseudo-counts: alpha*K correct cells of alpha*K*K.
+            n_answers = counts[few].sum(axis=(1, 2))
+            correct = np.trace(counts[few], axis1=1, axis2=2)
+            alpha_k = self.smoothing * n_labels
+            accuracy = (correct + alpha_k) / np.maximum(n_answers + alpha_k * n_labels, PROB_FLOOR)
+            one_coin = np.repeat(((1.0 - accuracy) / (n_labels - 1))[:, None], n_labels, axis=1)
+            one_coin = np.repeat(one_coin[:, :, None], n_labels, axis=2)
+            one_coin[:, np.arange(n_labels), np.arange(n_labels)] = accuracy[:, None]
+            errors[few] = one_coin
         class_mass = probas.sum(axis=0) + self.prior_smoothing
         priors = class_mass / class_mass.sum()
         return priors, errors
@@ -165,9 +175,11 @@ class DawidSkene(BaseClassificationAggregator):
         self.priors_ = pd.Series(priors, index=enc.labels, name="prior")
         index = pd.MultiIndex.from_product([enc.workers, enc.labels], names=["worker", "label"])
         self.errors_ = pd.DataFrame(
-            errors.reshape(-1, enc.n_labels), index=index, columns=enc.labels
+            errors.reshape(enc.n_workers * enc.n_labels, enc.n_labels),
+            index=index,
+            columns=enc.labels,
         )
-        diagonal = np.diagonal(errors, axis1=1, axis2=2) if enc.n_workers else errors[:, 0, :]
+        diagonal = np.diagonal(errors, axis1=1, axis2=2)
         self.skills_ = pd.Series(diagonal @ priors, index=enc.workers, name="skill")
 
 
