@@ -152,6 +152,7 @@ def run_once(
     max_count: int,
     tasks: int,
     pyspy: str | None,
+    gil: bool = True,
 ) -> dict[str, Any]:
     target = fresh_db(kind)
     try:
@@ -165,7 +166,7 @@ def run_once(
                 spy = subprocess.Popen(
                     ["py-spy", "record", "--pid", str(server.serving_pids()[0]),
                      "-d", str(int(duration)), "-r", "200", "--format", "raw",
-                     "-o", pyspy, "--nonblocking"],
+                     "-o", pyspy, "--nonblocking", *(["--gil"] if gil else [])],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 )  # fmt: skip
             load0 = os.getloadavg()[0]
@@ -264,6 +265,9 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=10_000)
     parser.add_argument("--pyspy", help="record a py-spy raw profile of the server to this "
                         "path (suffixed per run) while measuring")
+    parser.add_argument("--pyspy-all-threads", action="store_true",
+                        help="sample every non-idle thread (wall time) instead of only the "
+                        "thread holding the GIL (Python CPU time)")
     parser.add_argument("--out", help="result JSON path (default bench/results/load-<ts>.json)")
     args = parser.parse_args()  # fmt: skip
 
@@ -282,6 +286,7 @@ def main() -> None:
                 run = run_once(
                     kind, processes, k, duration=args.duration, warmup=args.warmup,
                     max_count=args.max_per_worker, tasks=args.tasks, pyspy=spy,
+                    gil=not args.pyspy_all_threads,
                 )  # fmt: skip
                 run["repetition"] = rep
                 print(json.dumps({key: run[key] for key in (
