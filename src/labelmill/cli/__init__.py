@@ -5,7 +5,11 @@ from __future__ import annotations
 import click
 
 import labelmill
+from labelmill.cli.admin_commands import key, org, pool, staff, user
+from labelmill.cli.demo_command import demo
 from labelmill.cli.server_commands import db, serve, worker
+from labelmill.cli.simulate_commands import simulate
+from labelmill.cli.transfer_commands import export_results, import_tasks
 
 
 @click.group()
@@ -14,9 +18,21 @@ def cli() -> None:
     """labelmill: a self-hosted data engine for AI training data."""
 
 
-cli.add_command(serve)
-cli.add_command(worker)
-cli.add_command(db)
+for command in (
+    serve,
+    worker,
+    db,
+    demo,
+    org,
+    user,
+    key,
+    pool,
+    staff,
+    import_tasks,
+    export_results,
+    simulate,
+):
+    cli.add_command(command)
 
 
 def main() -> None:

@@ -18,8 +18,13 @@ from labelmill.server.jobs.runner import BackgroundWorker
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
-@click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Server processes (PostgreSQL: share one database; SQLite: keep 1).")
+@click.option(
+    "--processes",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes (PostgreSQL: share one database; SQLite: keep 1).",
+)
 @click.option("--no-worker", is_flag=True, help="Do not run the background worker in-process.")
 @data_dir_option
 def serve(host: str, port: int, processes: int, no_worker: bool, data_dir: Path | None) -> None:

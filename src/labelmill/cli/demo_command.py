@@ -1,0 +1,207 @@
+"""``labelmill demo``: the whole loop on the embedded default, in one command.
+
+Starts a server on loopback, creates an organization, a project and a few thousand tasks with
+hidden true answers, works them with simulated annotators of mixed quality, exports the
+results and reports how good and how fast it was. The data directory stays, so
+``labelmill serve --data-dir DIR`` shows the result afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from labelmill.cli.context import data_dir_option, open_database, settings_for
+from labelmill.cli.remote import remote_client
+from labelmill.cli.simulate_commands import print_worker_table, run_with_progress
+from labelmill.client import Client
+from labelmill.server.services import tenancy
+from labelmill.server.services.auth import CLI_ADMIN
+from labelmill.server.settings import Settings
+from labelmill.simulate import SimulationConfig, recruit_workers, spread_accuracies
+from labelmill.simulate.dataset import SENTIMENTS, synthetic_reviews
+from labelmill.simulate.scoring import ExportScore, score_jsonl_export
+
+DEMO_ACCURACY = (0.55, 0.95)
+"""The simulated workforce ranges from barely-better-than-chance to expert."""
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSetup:
+    org_name: str
+    api_key: str
+
+
+def _create_org(settings_dir: Path | None) -> DemoSetup:
+    """The organization and its owner key: the one step that needs the database directly."""
+    with open_database(settings_dir) as db, db.write_session() as session:
+        taken = {org.name for org in tenancy.list_orgs(session=session)}
+        name = next(n for n in ("demo", *(f"demo-{i}" for i in range(2, 10_000))) if n not in taken)
+        org = tenancy.create_org(session=session, name=name, actor=CLI_ADMIN)
+        minted = tenancy.create_key(
+            session=session,
+            request=tenancy.KeyRequest(
+                org=org, user=None, role="owner", is_test=False, name="demo"
+            ),
+            actor=CLI_ADMIN,
+        )
+        return DemoSetup(org_name=name, api_key=minted.secret)
+
+
+def _server_env(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LABELMILL_")}
+    env["LABELMILL_DATA_DIR"] = str(settings.data_dir.resolve())
+    if settings.database_url:
+        env["LABELMILL_DATABASE_URL"] = settings.database_url
+    return env
+
+
+@contextmanager
+def _server(settings: Settings, log_path: Path) -> Iterator[str]:
+    """A server subprocess on a loopback socket bound here; yields its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1024)
+    port = sock.getsockname()[1]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "labelmill.cli.demo_server", str(sock.fileno())],
+            pass_fds=[sock.fileno()],
+            env=_server_env(settings),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    sock.close()  # the child holds the listening socket now
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _populate(client: Client, n_tasks: int, seed: int) -> tuple[int, int, dict[str, str], int]:
+    """Project, batch and tasks; returns project id, batch id, ``unique_id → truth`` of the
+    regular (non-gold) tasks, and the number of gold tasks."""
+    project = client.projects.create(
+        "product review sentiment",
+        "categorization",
+        {
+            "instruction": "What is the sentiment of this product review?",
+            "categories": list(SENTIMENTS),
+        },
+        min_labels=3,
+        max_labels=5,
+        gold_rate=0.05,
+    )
+    batch = client.batches.create(project.id, "demo batch", start=True)
+    dataset = synthetic_reviews(n_tasks, seed=seed, gold_fraction=0.05)
+    client.tasks.create_many(project.id, (task.as_task() for task in dataset), batch.id)
+    truth = {task.unique_id: task.truth for task in dataset if not task.is_gold}
+    return project.id, batch.id, truth, sum(task.is_gold for task in dataset)
+
+
+def _report(
+    *,
+    score: ExportScore,
+    n_regular: int,
+    n_gold: int,
+    submitted: int,
+    single_accuracy: float | None,
+    elapsed_s: float,
+) -> list[str]:
+    accuracy = "-" if score.accuracy is None else f"{score.accuracy:.3f}"
+    single = "-" if single_accuracy is None else f"{single_accuracy:.3f}"
+    per_task = "-" if score.labels_per_task is None else f"{score.labels_per_task:.2f}"
+    rate = submitted / elapsed_s if elapsed_s > 0 else 0.0
+    task_rate = score.rows / elapsed_s if elapsed_s > 0 else 0.0
+    return [
+        f"tasks completed: {score.rows}/{n_regular} (plus {n_gold} gold tasks)",
+        f"labels used: {score.labels} ({per_task} per task; {submitted} submitted incl. gold)",
+        f"accuracy against hidden truth: {accuracy} (single labels: {single})",
+        f"throughput: {rate:.1f} labels/s, {task_rate:.1f} tasks/s over {elapsed_s:.1f}s",
+    ]
+
+
+@click.command()
+@data_dir_option
+@click.option(
+    "--tasks", "n_tasks", type=click.IntRange(1, 100_000), default=3000, show_default=True
+)
+@click.option("--workers", type=click.IntRange(1, 200), default=12, show_default=True)
+@click.option(
+    "--seconds",
+    type=click.FloatRange(min=1),
+    default=180,
+    show_default=True,
+    help="Upper bound on the annotation phase.",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+def demo(data_dir: Path | None, n_tasks: int, workers: int, seconds: float, seed: int) -> None:
+    """Run the whole loop on the embedded default and print a report."""
+    settings = settings_for(data_dir)
+    setup = _create_org(data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    export_path = settings.data_dir / f"{setup.org_name}-export.jsonl"
+    click.echo(f"organization {setup.org_name!r}; starting a server on loopback…", err=True)
+    with _server(settings, settings.data_dir / "demo-server.log") as url:
+        with remote_client(url, setup.api_key) as client:
+            client.health()
+            project_id, batch_id, truth, n_gold = _populate(client, n_tasks, seed)
+            click.echo(
+                f"project {project_id}: {n_tasks} tasks ({n_gold} gold), "
+                f"{workers} simulated annotators",
+                err=True,
+            )
+            keys = recruit_workers(client, project_id, workers)
+            task_truth = {
+                task.id: str(task.metadata["_truth"])
+                for task in client.tasks.iter(project_id, page_size=1000)
+            }
+            config = SimulationConfig(
+                base_url=url,
+                project_id=project_id,
+                worker_keys=keys,
+                accuracies=spread_accuracies(DEMO_ACCURACY, workers),
+                truth=task_truth,
+                max_seconds=seconds,
+                seed=seed,
+            )
+            result = run_with_progress(
+                client, config, expected_tasks=len(truth), batch_ids=[batch_id]
+            )
+            started = time.perf_counter()
+            client.export_to_file(project_id, export_path)
+            export_s = time.perf_counter() - started
+    with export_path.open("rb") as lines:
+        score = score_jsonl_export(lines, truth)
+    print_worker_table(result)
+    click.echo("")
+    click.echo("labelmill demo report")
+    for line in _report(
+        score=score,
+        n_regular=len(truth),
+        n_gold=n_gold,
+        submitted=result.submitted,
+        single_accuracy=result.observed_accuracy,
+        elapsed_s=result.elapsed_s,
+    ):
+        click.echo(f"  {line}")
+    click.echo(f"  export: {export_path} ({score.rows} rows in {export_s:.2f}s)")
+    click.echo("")
+    click.echo(f"organization key ({setup.org_name}): {setup.api_key}")
+    where = "" if settings.database_url else f" --data-dir {settings.data_dir}"
+    click.echo(f"see it: labelmill serve{where}  (then http://127.0.0.1:8080/docs)")

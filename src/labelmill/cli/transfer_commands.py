@@ -1,0 +1,309 @@
+"""``labelmill import`` and ``labelmill export``: tasks in and results out over the API, both
+streaming (bounded memory) with a progress bar."""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+from pydantic import ValidationError
+
+from labelmill.cli.progress import progress_bar
+from labelmill.cli.remote import (
+    RemoteError,
+    describe_api_error,
+    key_option,
+    project_option,
+    remote_client,
+    url_option,
+)
+from labelmill.cli.task_files import (
+    FileFormat,
+    Row,
+    RowError,
+    guess_format,
+    parse_column_map,
+    read_rows,
+)
+from labelmill.client import MAX_TASKS_PER_REQUEST, ApiError, Client, ExportFormat, ExportStatus
+from labelmill.schemas import ProjectRead, TaskCreate
+from labelmill.tasktypes import ParamsError, TaskType, get_task_type
+
+_MAX_REPORTED = 20
+
+# -- import ------------------------------------------------------------------------------------
+
+
+class _Checker:
+    """Validates rows as the server will, so a bad row stops the import before any is sent."""
+
+    def __init__(self, project: ProjectRead) -> None:
+        self.project = project
+        self.task_type: TaskType | None = get_task_type(project.task_type)
+        self.problems: list[str] = []
+        self.bad_rows = 0
+
+    def check(self, row: Row) -> None:
+        problems = self._problems(row.task)
+        if problems:
+            self.bad_rows += 1
+            room = _MAX_REPORTED - len(self.problems)
+            self.problems.extend(f"line {row.line}: {p}" for p in problems[: max(room, 0)])
+
+    def _problems(self, raw: dict[str, Any]) -> list[str]:
+        try:
+            task = TaskCreate.model_validate(raw)
+        except ValidationError as exc:
+            return [
+                f"{'.'.join(map(str, err['loc'])) or 'task'}: {err['msg']}" for err in exc.errors()
+            ]
+        if self.task_type is None:  # a type this client does not know: the server judges
+            return []
+        try:
+            params = self.task_type.validate_task_params(task.params, self.project.params)
+            if task.gold_answer is not None:
+                try:
+                    self.task_type.validate_response(task.gold_answer, self.project.params, params)
+                except ParamsError as exc:
+                    return [
+                        f"gold_answer.{'.'.join(map(str, loc))}: {msg}".rstrip(".")
+                        for loc, msg in exc.problems
+                    ]
+        except ParamsError as exc:
+            return [f"params.{'.'.join(map(str, loc))}: {msg}" for loc, msg in exc.problems]
+        return []
+
+
+def _chunks(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    source = iter(rows)
+    while chunk := list(islice(source, size)):
+        yield chunk
+
+
+def _rows_or_fail(path: Path, file_format: FileFormat, columns: dict[str, str]) -> Iterator[Row]:
+    try:
+        yield from read_rows(path, file_format, columns)
+    except RowError as exc:
+        raise click.ClickException(f"{path.name}: {exc}; nothing was imported") from None
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@url_option
+@key_option
+@project_option
+@click.option("--batch", "batch_id", type=int, default=None, help="Default: the project's.")
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(["jsonl", "csv"]),
+    default=None,
+    help="Default: from the file name (.jsonl/.ndjson, .csv/.tsv).",
+)
+@click.option(
+    "--column",
+    "columns",
+    multiple=True,
+    metavar="SRC=DEST",
+    help="CSV: rename a column (e.g. text=attachment, label=gold.category).",
+)
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(1, MAX_TASKS_PER_REQUEST),
+    default=MAX_TASKS_PER_REQUEST,
+    show_default=True,
+    help="Tasks per request.",
+)
+def import_tasks(
+    file: Path,
+    url: str,
+    api_key: str,
+    project_id: int,
+    batch_id: int | None,
+    file_format: FileFormat | None,
+    columns: tuple[str, ...],
+    chunk_size: int,
+) -> None:
+    """Create tasks from a JSONL file (one TaskCreate per line) or a CSV file.
+
+    Every row is checked first; one bad row stops the import before anything is sent, naming
+    each bad line. Tasks with a unique_id that already exists are reported, not duplicated,
+    so re-running an interrupted import is safe.
+    """
+    try:
+        fmt: FileFormat = file_format or guess_format(file)
+        column_map = parse_column_map(columns)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    size = file.stat().st_size
+    with remote_client(url, api_key) as client:
+        project = client.projects.get(project_id)
+        if batch_id is not None:
+            client.batches.get(batch_id)  # fail early on an unknown batch
+        checker = _Checker(project)
+        total = 0
+        with progress_bar(unit="bytes") as progress:
+            checking = progress.add_task("checking", total=size or None)
+            for row in _rows_or_fail(file, fmt, column_map):
+                checker.check(row)
+                total += 1
+                if total % 2000 == 0:
+                    progress.update(checking, completed=row.end_offset)
+            progress.update(checking, completed=size)
+        if checker.bad_rows:
+            more = checker.bad_rows - min(checker.bad_rows, _MAX_REPORTED)
+            listing = "\n  ".join(checker.problems)
+            raise click.ClickException(
+                f"{checker.bad_rows} of {total} row(s) are invalid; nothing was imported:\n  "
+                f"{listing}" + (f"\n  … and more in {more} other row(s)" if more > 0 else "")
+            )
+        started = time.perf_counter()
+        created = existing = 0
+        with progress_bar("{task.fields[tasks]} tasks", unit="bytes") as progress:
+            sending = progress.add_task("importing", total=size or None, tasks=0)
+            for chunk in _chunks(_rows_or_fail(file, fmt, column_map), chunk_size):
+                try:
+                    result = client.tasks.create_many(
+                        project_id, [row.task for row in chunk], batch_id, chunk_size=chunk_size
+                    )
+                except ApiError as exc:
+                    raise RemoteError(_chunk_failure(exc, chunk, created)) from exc
+                created += result.created
+                existing += len(result.existing)
+                progress.update(sending, completed=chunk[-1].end_offset, tasks=created + existing)
+        elapsed = time.perf_counter() - started
+    rate = (created + existing) / elapsed if elapsed > 0 else 0.0
+    click.echo(
+        f"imported {created} task(s) into project {project_id}"
+        + (f"; {existing} already existed (same unique_id)" if existing else "")
+        + f" in {elapsed:.1f}s ({rate:,.0f} tasks/s)"
+    )
+
+
+def _chunk_failure(exc: ApiError, chunk: list[Row], created_before: int) -> str:
+    """The server's rejection of one chunk, with task indexes turned into file lines."""
+    for item in exc.details:
+        loc = list(item.loc)
+        if len(loc) >= 2 and loc[0] == "tasks" and isinstance(loc[1], int):
+            if 0 <= loc[1] < len(chunk):
+                item.loc = [f"line {chunk[loc[1]].line}", *loc[2:]]
+    message = describe_api_error(exc)
+    if created_before:
+        message += (
+            f"\n{created_before} task(s) of earlier requests were created; re-running the "
+            "import skips tasks whose unique_id exists."
+        )
+    else:
+        message += "\nnothing was imported"
+    return message
+
+
+# -- export ------------------------------------------------------------------------------------
+
+
+def _expected_rows(client: Client, project_id: int, status: ExportStatus) -> int | None:
+    """How many rows the export should have (gold tasks included), for the bar's total."""
+    total = 0
+    for batch in client.batches.iter(project_id, page_size=1000):
+        counts = client.batches.counts(batch.id)
+        total += counts.completed
+        if status == "all":
+            total += counts.pending + counts.canceled + counts.error
+    return total or None
+
+
+def _write_export(
+    lines: Iterable[str], out: TextIO, export_format: ExportFormat, advance: Callable[[int], None]
+) -> int:
+    """Copy the export's lines to ``out``; return the number of rows (CSV: records, which
+    may span lines, less the header)."""
+
+    def written() -> Iterator[str]:
+        for line in lines:
+            out.write(line)
+            yield line
+
+    records: Iterable[object] = csv.reader(written()) if export_format == "csv" else written()
+    rows = -1 if export_format == "csv" else 0
+    for _ in records:
+        rows += 1
+        if rows % 2000 == 0:
+            advance(rows)
+    rows = max(rows, 0)
+    advance(rows)
+    return rows
+
+
+@click.command("export")
+@url_option
+@key_option
+@project_option
+@click.option(
+    "--format",
+    "export_format",
+    type=click.Choice(["jsonl", "csv"]),
+    default="jsonl",
+    show_default=True,
+)
+@click.option(
+    "--status",
+    type=click.Choice(["completed", "all"]),
+    default="completed",
+    show_default=True,
+    help="Only completed tasks, or every task.",
+)
+@click.option("--include-gold", is_flag=True, help="Also export gold tasks.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="File to write ('-' for stdout).",
+)
+def export_results(
+    url: str,
+    api_key: str,
+    project_id: int,
+    export_format: ExportFormat,
+    status: ExportStatus,
+    include_gold: bool,
+    output: Path,
+) -> None:
+    """Stream a project's results into a file (JSONL or CSV), in bounded memory.
+
+    The file appears only when the export is complete (it is written next to it first).
+    """
+    to_stdout = str(output) == "-"
+    partial = output.with_name(f".{output.name}.partial")
+    started = time.perf_counter()
+    with remote_client(url, api_key) as client:
+        expected = _expected_rows(client, project_id, status)
+        lines = client.export(
+            project_id, format=export_format, status=status, include_gold=include_gold
+        )
+        with progress_bar() as progress:
+            bar = progress.add_task("exporting", total=expected)
+
+            def advance(rows: int) -> None:
+                progress.update(bar, completed=rows, total=max(rows, expected or 0))
+
+            if to_stdout:
+                rows = _write_export(lines, sys.stdout, export_format, advance)
+            else:
+                try:
+                    with partial.open("w", encoding="utf-8", newline="") as out:
+                        rows = _write_export(lines, out, export_format, advance)
+                except BaseException:
+                    partial.unlink(missing_ok=True)
+                    raise
+                os.replace(partial, output)
+    elapsed = time.perf_counter() - started
+    where = "stdout" if to_stdout else str(output)
+    click.echo(f"exported {rows} row(s) to {where} in {elapsed:.1f}s", err=to_stdout)
