@@ -93,7 +93,9 @@ def bootstrap_org(target: DbTarget, name: str = "bench") -> str:
             org = tenancy.create_org(session=session, name=name, actor=CLI_ADMIN)
             minted = tenancy.create_key(
                 session=session,
-                request=tenancy.KeyRequest(org=org, user=None, role="owner", is_test=False, name=""),
+                request=tenancy.KeyRequest(
+                    org=org, user=None, role="owner", is_test=False, name=""
+                ),
                 actor=CLI_ADMIN,
             )
             return minted.secret
@@ -144,6 +146,7 @@ class Server:
     target: DbTarget
     processes: int = 1
     worker: bool = True
+    tune: str | None = None  # experimental tunings: see bench/_tuned_server.py
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
@@ -155,12 +158,28 @@ class Server:
     def start(self, timeout: float = 60.0) -> Server:
         env = {**os.environ, **self.target.env()}
         cmd = [
-            str(Path(sys.executable).parent / "labelmill"), "serve",
-            "--host", "127.0.0.1", "--port", str(self.port),
-            "--processes", str(self.processes),
-        ]  # fmt: skip
+            str(Path(sys.executable).parent / "labelmill"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--processes",
+            str(self.processes),
+        ]
         if not self.worker:
             cmd.append("--no-worker")
+        if self.tune is not None:
+            cmd = [
+                sys.executable,
+                str(ROOT / "_tuned_server.py"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--tune",
+                self.tune,
+            ]
         self.log_path = self.target.data_dir / f"server-{self.port}.log"
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -222,8 +241,10 @@ class Setup:
 
 def _check(response: httpx.Response) -> dict[str, Any]:
     if response.status_code >= 400:
-        raise RuntimeError(f"{response.request.method} {response.request.url}: "
-                           f"{response.status_code} {response.text[:500]}")
+        raise RuntimeError(
+            f"{response.request.method} {response.request.url}: "
+            f"{response.status_code} {response.text[:500]}"
+        )
     return response.json() if response.content else {}
 
 
@@ -235,16 +256,22 @@ def make_project(
     lease_seconds: int = 300,
     name: str = "bench",
 ) -> tuple[int, int]:
-    project = _check(http.post("/api/projects", json={
-        "name": name,
-        "task_type": "categorization",
-        "params": {"instruction": "What animal is this?", "categories": CATEGORIES},
-        "min_labels": min_labels,
-        "max_labels": max_labels,
-        "lease_seconds": lease_seconds,
-    }))  # fmt: skip
-    batch = _check(http.post(f"/api/projects/{project['id']}/batches",
-                             json={"name": "b1", "start": True}))  # fmt: skip
+    project = _check(
+        http.post(
+            "/api/projects",
+            json={
+                "name": name,
+                "task_type": "categorization",
+                "params": {"instruction": "What animal is this?", "categories": CATEGORIES},
+                "min_labels": min_labels,
+                "max_labels": max_labels,
+                "lease_seconds": lease_seconds,
+            },
+        )
+    )
+    batch = _check(
+        http.post(f"/api/projects/{project['id']}/batches", json={"name": "b1", "start": True})
+    )
     return int(project["id"]), int(batch["id"])
 
 
@@ -262,20 +289,26 @@ def task_rows(start: int, count: int, *, unique_prefix: str | None = "t") -> lis
 
 
 def setup_workforce(server: Server, owner_key: str, *, workers: int, tasks: int) -> Setup:
-    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {owner_key}"},
-                      timeout=120) as http:  # fmt: skip
+    with httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {owner_key}"}, timeout=120
+    ) as http:
         pool = _check(http.post("/api/pools", json={"name": "bench-pool"}))
         project_id, batch_id = make_project(http)
         _check(http.post(f"/api/projects/{project_id}/staffing", json={"pool_id": pool["id"]}))
         keys = []
         for i in range(workers):
-            created = _check(http.post("/api/workers",
-                                       json={"name": f"w{i}", "pool_id": pool["id"]}))  # fmt: skip
+            created = _check(
+                http.post("/api/workers", json={"name": f"w{i}", "pool_id": pool["id"]})
+            )
             keys.append(created["api_key"])
         for start in range(0, tasks, 10_000):
             n = min(10_000, tasks - start)
-            _check(http.post(f"/api/projects/{project_id}/tasks",
-                             json={"batch_id": batch_id, "tasks": task_rows(start, n)}))  # fmt: skip
+            _check(
+                http.post(
+                    f"/api/projects/{project_id}/tasks",
+                    json={"batch_id": batch_id, "tasks": task_rows(start, n)},
+                )
+            )
         return Setup(owner_key, project_id, batch_id, keys)
 
 
@@ -294,9 +327,22 @@ def machine_info() -> dict[str, Any]:
             mem_kb = int(line.split()[1])
     try:
         pg = subprocess.run(
-            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qAt", "-c",
-             "show server_version"], capture_output=True, text=True, check=True,
-        ).stdout.strip()  # fmt: skip
+            [
+                "psql",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-qAt",
+                "-c",
+                "show server_version",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         pg = None
     return {
@@ -312,7 +358,12 @@ def machine_info() -> dict[str, Any]:
 
 def git_rev() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, cwd=ROOT, check=True).stdout.strip()  # fmt: skip
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "?"

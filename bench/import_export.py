@@ -106,18 +106,33 @@ def cli_import(server: Server, key: str, project_id: int, n: int, prefix: str) -
     try:
         t0 = time.perf_counter()
         proc = subprocess.run(
-            [str(exe), "import", path, "--url", server.url, "--key", key,
-             "--project", str(project_id)],
-            capture_output=True, text=True, env={**os.environ, "COLUMNS": "100"},
-        )  # fmt: skip
+            [
+                str(exe),
+                "import",
+                path,
+                "--url",
+                server.url,
+                "--key",
+                key,
+                "--project",
+                str(project_id),
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "COLUMNS": "100"},
+        )
         elapsed = time.perf_counter() - t0
     finally:
         os.unlink(path)
     if proc.returncode != 0:
         return {"error": (proc.stderr or proc.stdout)[-500:]}
     last = (proc.stdout.strip().splitlines() or [""])[-1]
-    return {"tasks": n, "seconds": round(elapsed, 3), "tasks_per_s": round(n / elapsed),
-            "cli_says": last}  # fmt: skip
+    return {
+        "tasks": n,
+        "seconds": round(elapsed, 3),
+        "tasks_per_s": round(n / elapsed),
+        "cli_says": last,
+    }
 
 
 def mark_completed(target: DbTarget, project_id: int) -> None:
@@ -139,8 +154,11 @@ def export_once(server: Server, key: str, project_id: int, fmt: str) -> dict[str
     size = lines = 0
     with httpx.Client(base_url=server.url, headers=_headers(key), timeout=600) as http:
         t0 = time.perf_counter()
-        with http.stream("GET", f"/api/projects/{project_id}/export",
-                         params={"format": fmt, "status": "completed"}) as r:  # fmt: skip
+        with http.stream(
+            "GET",
+            f"/api/projects/{project_id}/export",
+            params={"format": fmt, "status": "completed"},
+        ) as r:
             if r.status_code != 200:
                 raise RuntimeError(f"export: {r.status_code} {r.read()[:300]!r}")
             for chunk in r.iter_raw():
@@ -265,12 +283,16 @@ def main() -> None:
         for name in ("api_import", "api_import_10k", "sdk_import", "cli_import"):
             if name in s:
                 x = s[name]
-                print(f"  {name:15s} {x['tasks']:>7} tasks  {x['seconds']:7.2f} s  "
-                      f"{x['tasks_per_s']:>7} tasks/s")  # fmt: skip
+                print(
+                    f"  {name:15s} {x['tasks']:>7} tasks  {x['seconds']:7.2f} s  "
+                    f"{x['tasks_per_s']:>7} tasks/s"
+                )
         for key, e in s["exports"].items():
-            print(f"  export {key:12s} {e['seconds']:6.2f} s  {e['rows']:>7} rows  {e['mb']:6.1f} MB"
-                  f"  peak RSS growth {e['server_peak_growth_mib']} MiB "
-                  f"(peak {e['server_hwm_after_mib']} MiB)")  # fmt: skip
+            print(
+                f"  export {key:12s} {e['seconds']:6.2f} s  {e['rows']:>7} rows  {e['mb']:6.1f} MB"
+                f"  peak RSS growth {e['server_peak_growth_mib']} MiB "
+                f"(peak {e['server_hwm_after_mib']} MiB)"
+            )
     print(f"\nwrote {out}")
 
 

@@ -137,7 +137,9 @@ def integrity(db_url: str, target: int) -> dict[str, int]:
     }
     try:
         with engine.connect() as conn:
-            return {name: int(conn.execute(text(sql)).scalar_one()) for name, sql in queries.items()}
+            return {
+                name: int(conn.execute(text(sql)).scalar_one()) for name, sql in queries.items()
+            }
     finally:
         engine.dispose()
 
@@ -153,22 +155,37 @@ def run_once(
     tasks: int,
     pyspy: str | None,
     gil: bool = True,
+    tune: str | None = None,
 ) -> dict[str, Any]:
     target = fresh_db(kind)
     try:
         owner = bootstrap_org(target)
-        with Server(target, processes=processes) as server:
+        with Server(target, processes=processes, tune=tune) as server:
             setup = setup_workforce(server, owner, workers=k, tasks=tasks)
             if warmup > 0:  # first requests compile statements, fill pools; not measured
                 asyncio.run(drive(server.url, setup.worker_keys, setup.project_id, warmup, 10**9))
             spy = None
             if pyspy:
                 spy = subprocess.Popen(
-                    ["py-spy", "record", "--pid", str(server.serving_pids()[0]),
-                     "-d", str(int(duration)), "-r", "200", "--format", "raw",
-                     "-o", pyspy, "--nonblocking", *(["--gil"] if gil else [])],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                )  # fmt: skip
+                    [
+                        "py-spy",
+                        "record",
+                        "--pid",
+                        str(server.serving_pids()[0]),
+                        "-d",
+                        str(int(duration)),
+                        "-r",
+                        "200",
+                        "--format",
+                        "raw",
+                        "-o",
+                        pyspy,
+                        "--nonblocking",
+                        *(["--gil"] if gil else []),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
             load0 = os.getloadavg()[0]
             server_cpu0, client_cpu0 = server.cpu_seconds(), time.process_time()
             stats, wall = asyncio.run(
@@ -192,8 +209,12 @@ def run_once(
         "submitted": stats.submitted,
         "leased": stats.leased,
         "next_204": stats.empty,
-        "next_ms": {q: pct(stats.next_ms, v) for q, v in (("p50", .5), ("p95", .95), ("p99", .99))},
-        "submit_ms": {q: pct(stats.submit_ms, v) for q, v in (("p50", .5), ("p95", .95), ("p99", .99))},
+        "next_ms": {
+            q: pct(stats.next_ms, v) for q, v in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
+        },
+        "submit_ms": {
+            q: pct(stats.submit_ms, v) for q, v in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
+        },
         "errors": dict(stats.errors),
         "server_cpu_s": round(server_cpu, 2),
         "client_cpu_s": round(client_cpu, 2),
@@ -201,7 +222,8 @@ def run_once(
         "client_cpu_ms_per_request": round(client_cpu * 1000 / requests, 3) if requests else None,
         "loadavg_1m": [round(load0, 2), round(load1, 2)],
         "integrity": checks,
-    }  # fmt: skip
+        "tune": tune,
+    }
 
 
 def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -214,10 +236,14 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
         errors.update(r["errors"])
     over = {
         key: sum(r["integrity"][key] for r in runs)
-        for key in ("tasks_over_max_labels", "tasks_over_label_target",
-                    "duplicate_worker_annotations", "tasks_leases_plus_annotations_over_target",
-                    "counter_drift")
-    }  # fmt: skip
+        for key in (
+            "tasks_over_max_labels",
+            "tasks_over_label_target",
+            "duplicate_worker_annotations",
+            "tasks_leases_plus_annotations_over_target",
+            "counter_drift",
+        )
+    }
     return {
         "db": runs[0]["db"],
         "processes": runs[0]["processes"],
@@ -235,14 +261,17 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def table(summary: list[dict[str, Any]]) -> str:
-    head = ("| DB | procs | K | ann/s | next p50/p95/p99 ms | submit p50/p95/p99 ms "
-            "| srv CPU ms/req | errors | over-assigned |")  # fmt: skip
+    head = (
+        "| DB | procs | K | ann/s | next p50/p95/p99 ms | submit p50/p95/p99 ms "
+        "| srv CPU ms/req | errors | over-assigned |"
+    )
     lines = [head, "|" + "---|" * 9]
     for s in summary:
         n, sb = s["next_ms"], s["submit_ms"]
-        over = s["integrity_total"]["tasks_over_max_labels"] + s["integrity_total"][
-            "duplicate_worker_annotations"
-        ]
+        over = (
+            s["integrity_total"]["tasks_over_max_labels"]
+            + s["integrity_total"]["duplicate_worker_annotations"]
+        )
         lines.append(
             f"| {s['db']} | {s['processes']} | {s['k']} | {s['annotations_per_s']} "
             f"| {n['p50']} / {n['p95']} / {n['p99']} | {sb['p50']} / {sb['p95']} / {sb['p99']} "
@@ -255,21 +284,37 @@ def table(summary: list[dict[str, Any]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--processes", type=int, nargs="+", default=[1, 2],
-                        help="server processes to try on PostgreSQL (SQLite always uses 1)")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        help="server processes to try on PostgreSQL (SQLite always uses 1)",
+    )
     parser.add_argument("--ks", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per run")
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--max-per-worker", type=int, default=10**9)
     parser.add_argument("--tasks", type=int, default=10_000)
-    parser.add_argument("--pyspy", help="record a py-spy raw profile of the server to this "
-                        "path (suffixed per run) while measuring")
-    parser.add_argument("--pyspy-all-threads", action="store_true",
-                        help="sample every non-idle thread (wall time) instead of only the "
-                        "thread holding the GIL (Python CPU time)")
+    parser.add_argument(
+        "--pyspy",
+        help="record a py-spy raw profile of the server to this "
+        "path (suffixed per run) while measuring",
+    )
+    parser.add_argument(
+        "--pyspy-all-threads",
+        action="store_true",
+        help="sample every non-idle thread (wall time) instead of only the "
+        "thread holding the GIL (Python CPU time)",
+    )
+    parser.add_argument(
+        "--tune",
+        help="run bench/_tuned_server.py with these tunings "
+        "(e.g. threads=4,auth_cache=30) instead of labelmill serve",
+    )
     parser.add_argument("--out", help="result JSON path (default bench/results/load-<ts>.json)")
-    args = parser.parse_args()  # fmt: skip
+    args = parser.parse_args()
 
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     configs = [
@@ -284,15 +329,38 @@ def main() -> None:
             for rep in range(args.repeat):
                 spy = f"{args.pyspy}.{kind}-p{processes}-k{k}-r{rep}.txt" if args.pyspy else None
                 run = run_once(
-                    kind, processes, k, duration=args.duration, warmup=args.warmup,
-                    max_count=args.max_per_worker, tasks=args.tasks, pyspy=spy,
+                    kind,
+                    processes,
+                    k,
+                    duration=args.duration,
+                    warmup=args.warmup,
+                    max_count=args.max_per_worker,
+                    tasks=args.tasks,
+                    pyspy=spy,
                     gil=not args.pyspy_all_threads,
-                )  # fmt: skip
+                    tune=args.tune,
+                )
                 run["repetition"] = rep
-                print(json.dumps({key: run[key] for key in (
-                    "db", "processes", "k", "annotations_per_s", "next_ms", "submit_ms",
-                    "errors", "server_cpu_ms_per_request", "client_cpu_ms_per_request",
-                    "loadavg_1m")}), flush=True)  # fmt: skip
+                print(
+                    json.dumps(
+                        {
+                            key: run[key]
+                            for key in (
+                                "db",
+                                "processes",
+                                "k",
+                                "annotations_per_s",
+                                "next_ms",
+                                "submit_ms",
+                                "errors",
+                                "server_cpu_ms_per_request",
+                                "client_cpu_ms_per_request",
+                                "loadavg_1m",
+                            )
+                        }
+                    ),
+                    flush=True,
+                )
                 print("   integrity:", run["integrity"], flush=True)
                 group.append(run)
                 runs.append(run)

@@ -16,8 +16,11 @@ from pathlib import Path
 
 # Innermost matching frame decides the layer (order matters only for ties on one frame).
 LAYERS: list[tuple[str, str]] = [
-    ("sqlite3 / psycopg (driver + database wait)", r"\(sqlite3|psycopg|_pydevd|do_execute|"
-     r"do_commit|do_rollback|do_begin|_release_savepoint_impl|_savepoint_impl"),
+    (
+        "sqlite3 / psycopg (driver + database wait)",
+        r"\(sqlite3|psycopg|_pydevd|do_execute|"
+        r"do_commit|do_rollback|do_begin|_release_savepoint_impl|_savepoint_impl",
+    ),
     ("sqlalchemy", r"\(sqlalchemy/|<sqlalchemy generated"),
     ("pydantic", r"\(pydantic|pydantic_core"),
     ("fastapi telemetry (opentelemetry)", r"\(fastapi/telemetry|\(opentelemetry"),
