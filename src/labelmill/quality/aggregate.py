@@ -42,8 +42,9 @@ def aggregate(data: pd.DataFrame, gold: pd.Series[Any] | None = None) -> Aggrega
     The model is Dawid-Skene (a confusion matrix per worker) started from majority vote, made
     robust in two ways: every confusion cell gets a small Dirichlet pseudo-count, and a worker
     with fewer than K^2 answers -- too few for K(K-1) free parameters -- is modelled by a single
-    accuracy (one-coin) instead, so a crowd of occasional workers degrades to one-coin
-    Dawid-Skene rather than over-fitting. ``gold`` (task -> known label) clamps those tasks in
+    accuracy (one-coin) instead, shrunk towards the crowd's pooled accuracy by a prior worth two
+    answers, so a crowd of occasional workers degrades gracefully to (weighted) voting rather
+    than over-fitting. The class prevalence gets one pseudo-count per class. ``gold`` (task -> known label) clamps those tasks in
     every E-step, which also calibrates the workers who answered them.
     """
     params: dict[str, Any] = {

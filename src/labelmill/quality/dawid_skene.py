@@ -35,8 +35,11 @@ class DawidSkene(BaseClassificationAggregator):
       (MAP-EM); both are 0 by default, which is the maximum-likelihood algorithm of the paper.
       A worker with fewer than ``one_coin_below`` answers has too little data for the
       :math:`K(K-1)` free cells of a confusion matrix; it gets a one-coin matrix instead
-      (:math:`e^j_{kk} = s_j`, the rest :math:`(1-s_j)/(K-1)`, with :math:`s_j` its expected
-      accuracy). ``"auto"`` means :math:`K^2` answers; 0 (default) disables this.
+      (:math:`e^j_{kk} = s_j`, the rest :math:`(1-s_j)/(K-1)`), with
+      :math:`s_j = (c_j + m\bar s) / (n_j + m)`: its expected number of correct answers
+      :math:`c_j` of :math:`n_j`, shrunk towards the crowd's pooled accuracy :math:`\bar s` by a
+      Beta prior worth :math:`m` = ``one_coin_prior`` answers. ``"auto"`` means :math:`K^2` answers;
+      0 (default) disables this.
     * **E-step**: :math:`\log q_{tk} = \log\pi_k + \sum_{j} \log e^j_{k y_{tj}} - \log Z_t`,
       computed in log space (a product of hundreds of probabilities underflows) as one sparse
       (tasks x worker-answers) by (worker-answers x classes) product, and normalized after
@@ -72,6 +75,7 @@ class DawidSkene(BaseClassificationAggregator):
         smoothing: float = 0.0,
         prior_smoothing: float = 0.0,
         one_coin_below: int | Literal["auto"] = 0,
+        one_coin_prior: float = 2.0,
     ) -> None:
         #: Maximum number of EM iterations.
         self.n_iter = n_iter
@@ -83,6 +87,8 @@ class DawidSkene(BaseClassificationAggregator):
         self.prior_smoothing = prior_smoothing
         #: Workers with fewer answers get a one-coin matrix; ``"auto"``: K squared.
         self.one_coin_below = one_coin_below
+        #: Weight, in answers, of the pooled accuracy in a one-coin worker's accuracy.
+        self.one_coin_prior = one_coin_prior
 
     def fit(self, data: pd.DataFrame) -> Self:
         """Fit the model by EM."""
@@ -109,36 +115,45 @@ class DawidSkene(BaseClassificationAggregator):
         by_answer = by_task.T
 
         probas = normalize_rows(vote_counts(enc.task, enc.label, n_tasks, n_labels))
+        answers_per_worker = np.bincount(enc.worker, minlength=n_workers)
         _apply_clamp(probas, clamp)
         previous = -np.inf
         for _ in range(self.n_iter):
-            priors, errors = self._m_step(by_answer, probas, n_workers, n_labels)
+            priors, errors = self._m_step(by_answer, probas, answers_per_worker)
             probas, loss = self._e_step(by_task, priors, errors, clamp, enc.n_answers)
             self.loss_history_.append(loss)
             self.n_iter_ += 1
             if loss - previous < self.tol:
                 break
             previous = loss
-        priors, errors = self._m_step(by_answer, probas, n_workers, n_labels)
+        priors, errors = self._m_step(by_answer, probas, answers_per_worker)
         self._store(enc, probas, priors, errors)
         return self
 
     def _m_step(
-        self, by_answer: sp.csc_matrix, probas: FloatArray, n_workers: int, n_labels: int
+        self, by_answer: sp.csc_matrix, probas: FloatArray, answers_per_worker: IntArray
     ) -> tuple[FloatArray, FloatArray]:
         """MAP estimates of the prevalence and of every worker's confusion matrix."""
         # counts[j, l, k] = expected number of times worker j said l when the truth was k.
+        n_workers, n_labels = answers_per_worker.shape[0], probas.shape[1]
         counts = np.asarray(by_answer @ probas).reshape(n_workers, n_labels, n_labels)
         smoothed = counts + self.smoothing
-        errors = smoothed / np.maximum(smoothed.sum(axis=1, keepdims=True), PROB_FLOOR)
+        totals = smoothed.sum(axis=1, keepdims=True)
+        # A true class with no mass for this worker carries no information: uniform column.
+        errors = np.full(smoothed.shape, 1.0 / n_labels)
+        np.divide(smoothed, totals, out=errors, where=totals > PROB_FLOOR)
         threshold = n_labels * n_labels if self.one_coin_below == "auto" else self.one_coin_below
-        few = counts.sum(axis=(1, 2)) < threshold
+        # Integer answer counts: a float sum of posteriors could land either side of the line.
+        few = answers_per_worker < threshold
         if few.any() and n_labels > 1:
-            # Expected accuracy with the same pseudo-counts: alpha*K correct cells of alpha*K*K.
-            n_answers = counts[few].sum(axis=(1, 2))
+            # Accuracy shrunk towards the crowd's by a Beta prior worth `one_coin_prior`
+            # answers: two answers alone would push a worker to 0 or 1.
+            n_answers = answers_per_worker[few].astype(np.float64)
             correct = np.trace(counts[few], axis1=1, axis2=2)
-            alpha_k = self.smoothing * n_labels
-            accuracy = (correct + alpha_k) / np.maximum(n_answers + alpha_k * n_labels, PROB_FLOOR)
+            pooled = float(np.trace(counts.sum(axis=0))) / max(float(counts.sum()), PROB_FLOOR)
+            strength = self.one_coin_prior
+            accuracy = (correct + strength * pooled) / (n_answers + strength)
+            accuracy = np.clip(accuracy, PROB_FLOOR, 1.0 - PROB_FLOOR)
             one_coin = np.repeat(((1.0 - accuracy) / (n_labels - 1))[:, None], n_labels, axis=1)
             one_coin = np.repeat(one_coin[:, :, None], n_labels, axis=2)
             one_coin[:, np.arange(n_labels), np.arange(n_labels)] = accuracy[:, None]

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import pytest
+
+from labelmill.quality import posterior_one_coin, should_stop
+
+
+def test_posterior_hand_computed_binary() -> None:
+    # P(a) ~ .9 * .8 * .4 = .288, P(b) ~ .1 * .2 * .6 = .012  ->  .96 / .04
+    post = posterior_one_coin(["a", "a", "b"], [1, 2, 3], {1: 0.9, 2: 0.8, 3: 0.6}, n_classes=2)
+    assert post == pytest.approx({"a": 0.96, "b": 0.04})
+
+
+def test_unseen_classes_keep_their_share() -> None:
+    # One answer by a 0.7 worker among 4 classes: 0.7 for it, 0.1 for each of the 3 others.
+    post = posterior_one_coin(["a"], ["w"], {"w": 0.7}, n_classes=4)
+    assert post == pytest.approx({"a": 0.7})
+
+
+def test_unknown_worker_gets_the_default_skill() -> None:
+    post = posterior_one_coin(
+        ["a", "b"], ["known", "new"], {"known": 0.9}, n_classes=2, default_skill=0.6
+    )
+    # .9 * .4 vs .1 * .6
+    assert post["a"] == pytest.approx(0.36 / 0.42)
+
+
+def test_priors() -> None:
+    post = posterior_one_coin(["a"], ["w"], {"w": 0.6}, priors={"a": 0.2, "b": 0.8})
+    # .2 * .6 vs .8 * .4
+    assert post == pytest.approx({"a": 0.12 / 0.44, "b": 0.32 / 0.44})
+
+
+def test_should_stop_rules() -> None:
+    skills = {"w1": 0.9, "w2": 0.9, "w3": 0.9}
+    one = should_stop(["a"], ["w1"], skills, target=0.95, n_classes=2)
+    assert (one.answer, one.done) == ("a", False)
+    assert one.confidence == pytest.approx(0.9)
+    two = should_stop(["a", "a"], ["w1", "w2"], skills, target=0.95, n_classes=2)
+    assert two.done and two.confidence == pytest.approx(0.81 / 0.82)
+    split = should_stop(["a", "b"], ["w1", "w2"], skills, target=0.95, n_classes=2)
+    assert not split.done
+    capped = should_stop(["a", "b"], ["w1", "w2"], skills, target=0.95, max_labels=2)
+    assert capped.done
+    early = should_stop(["a", "a"], ["w1", "w2"], skills, target=0.5, min_labels=3)
+    assert not early.done
+
+
+def test_should_stop_without_answers() -> None:
+    decision = should_stop([], [], {})
+    assert decision.answer is None and not decision.done and decision.confidence == 0.0
+
+
+def test_a_perfect_worker_cannot_decide_alone() -> None:
+    post = posterior_one_coin(["a", "b", "b"], [1, 2, 3], {1: 1.0, 2: 0.9, 3: 0.9}, n_classes=2)
+    assert post["a"] < 1.0
+
+
+def test_mismatched_lengths() -> None:
+    with pytest.raises(ValueError):
+        should_stop(["a"], [], {})
