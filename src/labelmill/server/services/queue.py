@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from labelmill.server.errors import Conflict, NotFound
-from labelmill.server.models import Assignment, Batch, Project, Task
+from labelmill.server.models import Assignment, Batch, Project, Task, User
 from labelmill.server.services.projects import task_type_of, version_params
 
 
@@ -115,6 +115,12 @@ def next_task(
     (a reloaded page must not burn a second slot).
     """
     expires_at = now + timedelta(seconds=project.lease_seconds)
+    if lock_rows:
+        # Concurrent requests of one worker (double click, client retry) take turns here,
+        # so the later one finds the earlier one's lease instead of leasing a second task.
+        # NO KEY UPDATE: does not block inserts referencing the user. (SQLite's BEGIN
+        # IMMEDIATE already serialises them.)
+        session.execute(select(User.id).where(User.id == worker_id).with_for_update(key_share=True))
     held = _live_lease(session, project.id, worker_id, now)
     if held is not None:
         session.execute(
