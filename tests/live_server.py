@@ -12,11 +12,16 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import uvicorn
+from fastapi import FastAPI
 
 from labelmill.server.settings import Settings
 
@@ -129,3 +134,37 @@ def wait_for(predicate: object, timeout: float, interval: float = 0.1, what: str
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
         time.sleep(interval)
+
+
+class _ThreadServer(uvicorn.Server):
+    """uvicorn that signals when it is ready, so callers wait on an event, not a sleep."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.ready.set()
+
+
+@contextmanager
+def serve_in_thread(app: FastAPI) -> Iterator[str]:
+    """Serve ``app`` (the test's own app and database) on loopback in a thread; yields the
+    base URL. For concurrency over real HTTP without a subprocess's start-up cost."""
+    config = uvicorn.Config(app, log_config=None, ws="none", lifespan="on", access_log=False)
+    server = _ThreadServer(config)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        while not server.ready.wait(timeout=0.05):
+            if not thread.is_alive():
+                raise RuntimeError("the labelmill server did not start")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
