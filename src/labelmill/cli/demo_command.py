@@ -21,7 +21,7 @@ from pathlib import Path
 import click
 
 from labelmill.cli.context import data_dir_option, open_database, settings_for
-from labelmill.cli.remote import remote_client
+from labelmill.cli.remote import RemoteError, remote_client
 from labelmill.cli.simulate_commands import print_worker_table, run_with_progress
 from labelmill.client import Client
 from labelmill.server.services import tenancy
@@ -84,6 +84,10 @@ def _server(settings: Settings, log_path: Path) -> Iterator[str]:
     sock.close()  # the child holds the listening socket now
     try:
         yield f"http://127.0.0.1:{port}"
+    except RemoteError as exc:
+        if process.poll() is not None:
+            raise RemoteError(f"{exc.message}\nthe demo server exited; see {log_path}") from exc
+        raise
     finally:
         process.terminate()
         try:
