@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from labelmill.server.errors import (
@@ -75,8 +76,20 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    code = {400: "malformed", 404: "not_found", 405: "method_not_allowed"}.get(
+        exc.status_code, "http_error"
+    )
     return error_response(exc.status_code, code, str(exc.detail))
+
+
+async def _unstorable(_request: Request, exc: Exception) -> JSONResponse:
+    # The database refused a value of the request: an integer beyond 64 bits (no id can be
+    # one) or text PostgreSQL cannot hold (NUL characters). Bad input, not a server fault;
+    # the unit of work was rolled back, so nothing was written.
+    log.info("database refused a request value: %s", str(exc).splitlines()[0])
+    return error_response(
+        422, "invalid_input", "a value in the request is out of range or cannot be stored"
+    )
 
 
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
@@ -88,4 +101,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(LabelmillError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DataError, _unstorable)
+    app.add_exception_handler(OverflowError, _unstorable)
     app.add_exception_handler(Exception, _unexpected)
