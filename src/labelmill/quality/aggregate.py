@@ -44,8 +44,9 @@ def aggregate(data: pd.DataFrame, gold: pd.Series[Any] | None = None) -> Aggrega
     with fewer than K^2 answers -- too few for K(K-1) free parameters -- is modelled by a single
     accuracy (one-coin) instead, shrunk towards the crowd's pooled accuracy by a prior worth two
     answers, so a crowd of occasional workers degrades gracefully to (weighted) voting rather
-    than over-fitting. The class prevalence gets one pseudo-count per class. ``gold`` (task -> known label) clamps those tasks in
-    every E-step, which also calibrates the workers who answered them.
+    than over-fitting. The class prevalence gets one pseudo-count per class. ``gold`` (task ->
+    known label) clamps those tasks in every E-step, which also calibrates the workers who
+    answered them.
     """
     params: dict[str, Any] = {
         "smoothing": SMOOTHING,

@@ -1,0 +1,37 @@
+"""labelmill.quality is a standalone library: numpy/scipy/pandas only, a curated surface."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import labelmill.quality as quality
+
+PACKAGE = Path(quality.__file__).parent
+ALLOWED_THIRD_PARTY = {"numpy", "pandas", "scipy"}
+
+
+def test_imports_nothing_else_from_labelmill_or_beyond_numpy_scipy_pandas() -> None:
+    offenders = []
+    for path in sorted(PACKAGE.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:  # relative import inside the package
+                    continue
+                modules = [node.module or ""]
+            elif isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            else:
+                continue
+            for module in modules:
+                root = module.split(".")[0]
+                stdlib = root in {"__future__", "collections", "dataclasses", "typing", "math"}
+                if not (stdlib or root in ALLOWED_THIRD_PARTY):
+                    offenders.append(f"{path.name}: {module}")
+    assert offenders == []
+
+
+def test_public_surface_is_exported() -> None:
+    assert sorted(quality.__all__) == sorted(set(quality.__all__))
+    for name in quality.__all__:
+        assert hasattr(quality, name), name
