@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, insert, select
+from sqlalchemy import Select, func, insert, select, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from labelmill.schemas.tasks import TaskCreate, TaskUpdate
@@ -192,7 +193,9 @@ def _filtered(query: Select[Task], flt: TaskFilter, dialect: str) -> Select[Task
         query = query.where(Task.is_gold.is_(flt.is_gold))
     if flt.tag is not None:
         if dialect == "postgresql":
-            query = query.where(Task.tags.contains([flt.tag]))
+            # The column's type is the generic JSON (JSONB only as a variant), which has no
+            # containment operator; coerce to JSONB for ``@>``.
+            query = query.where(type_coerce(Task.tags, JSONB).contains([flt.tag]))
         else:
             tags = func.json_each(Task.tags).table_valued("value")
             query = query.where(select(tags.c.value).where(tags.c.value == flt.tag).exists())
