@@ -40,7 +40,9 @@ def _presented_key(request: Request) -> str:
     raise Unauthenticated("unsupported Authorization header")
 
 
-def get_principal(request: Request, db: DbDep) -> Principal:
+async def get_principal(request: Request, db: DbDep) -> Principal:
+    """Runs on the event loop: one indexed lookup is cheaper than the hop to a worker
+    thread that a sync dependency costs."""
     secret = _presented_key(request)
     with db.read_session() as session:
         return authenticate(session=session, secret=secret)

@@ -16,8 +16,6 @@ from labelmill.schemas import (
 )
 from labelmill.server.api.deps import DbDep, PrincipalDep
 from labelmill.server.db.base import utcnow
-from labelmill.server.errors import NotFound
-from labelmill.server.models import Project
 from labelmill.server.policies import require_worker
 from labelmill.server.services import queue, submissions, workforce
 
@@ -48,14 +46,10 @@ def work_projects(principal: PrincipalDep, db: DbDep) -> Page[WorkerProject]:
     response_model=LeasedTask,
     responses={204: {"description": "no task is available now"}},
 )
-def next_task(project_id: int, principal: PrincipalDep, db: DbDep) -> LeasedTask | Response:
+async def next_task(project_id: int, principal: PrincipalDep, db: DbDep) -> LeasedTask | Response:
     worker_id = require_worker(principal)
     with db.write_session() as session:
-        project = session.get(Project, project_id)
-        if project is None or not workforce.is_staffed(
-            session=session, project_id=project_id, user_id=worker_id
-        ):
-            raise NotFound("Project", project_id)
+        project = queue.work_project(session=session, project_id=project_id, worker_id=worker_id)
         lease = queue.next_task(
             session=session,
             project=project,
@@ -88,7 +82,7 @@ def skip(assignment_id: int, principal: PrincipalDep, db: DbDep) -> Response:
 
 
 @router.post("/assignments/{assignment_id}/submit")
-def submit(
+async def submit(
     assignment_id: int, body: Submission, principal: PrincipalDep, db: DbDep
 ) -> SubmissionResult:
     worker_id = require_worker(principal)

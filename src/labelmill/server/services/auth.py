@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from labelmill.server.errors import Unauthenticated
@@ -63,33 +64,47 @@ def mint_key(
     return MintedKey(key=key, secret=secret)
 
 
-def authenticate(*, session: Session, secret: str) -> Principal:
-    row = session.execute(
-        select(ApiKey.id, ApiKey.org_id, ApiKey.user_id, ApiKey.role, ApiKey.is_test).where(
-            ApiKey.key_hash == hash_key(secret), ApiKey.revoked_at.is_(None)
+_key = cast(Table, ApiKey.__table__)
+_user = cast(Table, User.__table__)
+_member = cast(Table, Membership.__table__)
+# One round trip per request: the key, its user's admin flag and its member's current role.
+_AUTHENTICATE = (
+    select(
+        _key.c.id,
+        _key.c.org_id,
+        _key.c.user_id,
+        _key.c.role,
+        _key.c.is_test,
+        _user.c.is_admin,
+        _member.c.role,
+    )
+    .select_from(
+        _key.outerjoin(_user, _user.c.id == _key.c.user_id).outerjoin(
+            _member,
+            (_member.c.org_id == _key.c.org_id) & (_member.c.user_id == _key.c.user_id),
         )
-    ).one_or_none()
+    )
+    .where(_key.c.key_hash == bindparam("key_hash"), _key.c.revoked_at.is_(None))
+)
+
+
+def authenticate(*, session: Session, secret: str) -> Principal:
+    row = session.connection().execute(_AUTHENTICATE, {"key_hash": hash_key(secret)}).first()
     if row is None:
         raise Unauthenticated("unknown or revoked API key")
-    key_id, org_id, user_id, role, is_test = row
-    is_admin = False
-    if user_id is not None:
-        is_admin = bool(session.scalar(select(User.is_admin).where(User.id == user_id)))
-        if org_id is not None:
-            # A member's key acts with the member's current role; removing the member
-            # disables the key.
-            role = session.scalar(
-                select(Membership.role).where(
-                    Membership.org_id == org_id, Membership.user_id == user_id
-                )
-            )
-            if role is None:
-                raise Unauthenticated("this key's user is no longer a member of its organization")
+    key_id, org_id, user_id, key_role, is_test, is_admin, member_role = row
+    role = key_role
+    if user_id is not None and org_id is not None:
+        # A member's key acts with the member's current role; removing the member
+        # disables the key.
+        if member_role is None:
+            raise Unauthenticated("this key's user is no longer a member of its organization")
+        role = member_role
     return Principal(
         key_id=key_id,
         user_id=user_id,
         org_id=org_id,
         role=role,
-        is_admin=is_admin,
-        is_test=is_test,
+        is_admin=bool(is_admin),
+        is_test=bool(is_test),
     )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from labelmill.schemas.projects import ProjectCreate, ProjectUpdate
@@ -175,20 +175,20 @@ def list_versions(
 
 
 _VERSION_CACHE: dict[tuple[int, int], dict[str, Any]] = {}
+_VERSION_PARAMS = select(cast(Table, ProjectVersion.__table__).c.params).where(
+    cast(Table, ProjectVersion.__table__).c.project_id == bindparam("project_id"),
+    cast(Table, ProjectVersion.__table__).c.version == bindparam("version"),
+)
 
 
-def version_params(*, session: Session, project_id: int, version: int) -> dict[str, Any]:
+def version_params(conn: Connection, *, project_id: int, version: int) -> dict[str, Any]:
     """The params a task was created under. Versions never change once written, so they are
     cached per process."""
     key = (project_id, version)
     cached = _VERSION_CACHE.get(key)
     if cached is not None:
         return cached
-    params = session.scalar(
-        select(ProjectVersion.params).where(
-            ProjectVersion.project_id == project_id, ProjectVersion.version == version
-        )
-    )
+    params = conn.execute(_VERSION_PARAMS, {"project_id": project_id, "version": version}).scalar()
     if params is None:
         raise NotFound("Project version", f"{project_id}/{version}")
     params = dict(params)

@@ -3,9 +3,11 @@
 Slot accounting lives on the task row (``open_leases``, ``n_annotations``, ``label_target``)
 and every change to it happens while that row is locked: ``FOR UPDATE [SKIP LOCKED]`` on
 PostgreSQL, the database-wide write lock of ``BEGIN IMMEDIATE`` on SQLite. Lock order is
-always task → assignment → batch → project, so transactions cannot deadlock.
+always worker → task → assignment → batch → project, so transactions cannot deadlock.
 
-Hot paths use SQLAlchemy Core statements: they run on every request of every annotator.
+These functions run on every request of every annotator, so their statements are built once
+at import with bound parameters and run on the session's Core connection: building and
+ORM-compiling statements per call cost more than the database work itself.
 """
 
 from __future__ import annotations
@@ -13,15 +15,39 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, exists, insert, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from labelmill.server.db.base import UtcDateTime
 from labelmill.server.errors import Conflict, NotFound
-from labelmill.server.models import Assignment, Batch, Project, Task, User
+from labelmill.server.models import (
+    Assignment,
+    Batch,
+    PoolMember,
+    Project,
+    ProjectStaffing,
+    Task,
+    User,
+)
 from labelmill.server.services.projects import task_type_of, version_params
+
+_task = cast(Table, Task.__table__)
+_assignment = cast(Table, Assignment.__table__)
+_project = cast(Table, Project.__table__)
+_now = bindparam("now", type_=UtcDateTime())
+
+
+@dataclass(frozen=True, slots=True)
+class WorkProject:
+    """What the queue needs of a project the worker is staffed on."""
+
+    id: int
+    task_type: str
+    gold_rate: float
+    lease_seconds: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,43 +62,108 @@ class Lease:
     expires_at: datetime
 
 
-def _candidate_query(project_id: int, worker_id: int, gold: bool, lock: bool) -> Any:
-    task = Task.__table__
-    open_batches = select(Batch.id).where(
-        Batch.project_id == project_id, Batch.status == "in_progress"
+_WORK_PROJECT = select(_project.c.task_type, _project.c.gold_rate, _project.c.lease_seconds).where(
+    _project.c.id == bindparam("project_id"),
+    exists().where(
+        cast(Table, ProjectStaffing.__table__).c.project_id == _project.c.id,
+        cast(Table, PoolMember.__table__).c.pool_id
+        == cast(Table, ProjectStaffing.__table__).c.pool_id,
+        cast(Table, PoolMember.__table__).c.user_id == bindparam("worker_id"),
+        cast(Table, PoolMember.__table__).c.is_annotator.is_(True),
+    ),
+)
+
+
+def work_project(*, session: Session, project_id: int, worker_id: int) -> WorkProject:
+    """The project, if the worker is an annotator in a pool staffing it; otherwise it does
+    not exist as far as this worker can tell (404)."""
+    row = (
+        session.connection()
+        .execute(_WORK_PROJECT, {"project_id": project_id, "worker_id": worker_id})
+        .first()
+    )
+    if row is None:
+        raise NotFound("Project", project_id)
+    return WorkProject(project_id, row[0], float(row[1]), int(row[2]))
+
+
+def _candidate_statement(gold: bool, lock: bool) -> Any:
+    open_batches = select(cast(Table, Batch.__table__).c.id).where(
+        cast(Table, Batch.__table__).c.project_id == bindparam("project_id"),
+        cast(Table, Batch.__table__).c.status == "in_progress",
     )
     already_seen = exists().where(
-        Assignment.task_id == task.c.id, Assignment.worker_id == worker_id
+        _assignment.c.task_id == _task.c.id, _assignment.c.worker_id == bindparam("worker_id")
     )
     conditions = [
-        task.c.project_id == project_id,
-        task.c.is_gold.is_(gold),
-        task.c.status == "pending",
-        task.c.batch_id.in_(open_batches.scalar_subquery()),
+        _task.c.project_id == bindparam("project_id"),
+        _task.c.is_gold.is_(gold),
+        _task.c.status == "pending",
+        _task.c.batch_id.in_(open_batches.scalar_subquery()),
         ~already_seen,
     ]
     if not gold:
         # Gold tasks are answered by every worker once; regular tasks have slots.
-        conditions.append(task.c.open_leases + task.c.n_annotations < task.c.label_target)
+        conditions.append(_task.c.open_leases + _task.c.n_annotations < _task.c.label_target)
     query = (
-        select(task.c.id)
+        select(_task.c.id, _task.c.params, _task.c.project_version)
         .where(and_(*conditions))
         .order_by(
-            task.c.priority.desc(), task.c.al_score.desc(), task.c.n_annotations.desc(), task.c.id
+            _task.c.priority.desc(),
+            _task.c.al_score.desc(),
+            _task.c.n_annotations.desc(),
+            _task.c.id,
         )
         .limit(1)
     )
     if lock:
-        query = query.with_for_update(skip_locked=True, of=task)
+        query = query.with_for_update(skip_locked=True, of=_task)
     return query
 
 
-def _lease_view(
-    session: Session, project: Project, assignment_id: int, task_id: int, expires_at: datetime
+_CANDIDATES = {(g, lk): _candidate_statement(g, lk) for g in (False, True) for lk in (False, True)}
+
+_LIVE_LEASE = (
+    select(_assignment.c.id, _task.c.id, _task.c.params, _task.c.project_version)
+    .join_from(_assignment, _task, _task.c.id == _assignment.c.task_id)
+    .where(
+        _assignment.c.worker_id == bindparam("worker_id"),
+        _assignment.c.project_id == bindparam("project_id"),
+        _assignment.c.status == "leased",
+        _assignment.c.expires_at > _now,
+    )
+    .limit(1)
+)
+_RENEW = (
+    update(_assignment)
+    .where(_assignment.c.id == bindparam("a_id"))
+    .values(expires_at=bindparam("new_expiry", type_=UtcDateTime()))
+)
+_INSERT_LEASE = _assignment.insert().returning(_assignment.c.id)
+_TAKE_SLOT = (
+    update(_task).where(_task.c.id == bindparam("t_id")).values(open_leases=_task.c.open_leases + 1)
+)
+_FREE_SLOT = (
+    update(_task)
+    .where(_task.c.id == bindparam("t_id"))
+    .values(open_leases=_task.c.open_leases - bindparam("n_freed"))
+)
+_LOCK_WORKER = (
+    select(cast(Table, User.__table__).c.id)
+    .where(cast(Table, User.__table__).c.id == bindparam("worker_id"))
+    .with_for_update(key_share=True)
+)
+
+
+def _lease(
+    conn: Connection,
+    project: WorkProject,
+    row: Any,
+    assignment_id: int,
+    expires_at: datetime,
 ) -> Lease:
-    row = session.execute(select(Task.params, Task.project_version).where(Task.id == task_id)).one()
-    task_params, version = row
-    project_params = version_params(session=session, project_id=project.id, version=version)
+    task_id, task_params, version = row[0], row[1], row[2]
+    project_params = version_params(conn, project_id=project.id, version=version)
     data = task_type_of(project.task_type).worker_view(project_params, task_params)
     return Lease(
         assignment_id=assignment_id,
@@ -84,26 +175,10 @@ def _lease_view(
     )
 
 
-def _live_lease(
-    session: Session, project_id: int, worker_id: int, now: datetime
-) -> tuple[int, int] | None:
-    row = session.execute(
-        select(Assignment.id, Assignment.task_id)
-        .where(
-            Assignment.worker_id == worker_id,
-            Assignment.project_id == project_id,
-            Assignment.status == "leased",
-            Assignment.expires_at > now,
-        )
-        .limit(1)
-    ).first()
-    return None if row is None else (int(row[0]), int(row[1]))
-
-
 def next_task(
     *,
     session: Session,
-    project: Project,
+    project: WorkProject,
     worker_id: int,
     now: datetime,
     rng: random.Random,
@@ -114,112 +189,118 @@ def next_task(
     A worker who already holds a live lease in the project gets that lease back, renewed
     (a reloaded page must not burn a second slot).
     """
+    conn = session.connection()
     expires_at = now + timedelta(seconds=project.lease_seconds)
+    keys = {"project_id": project.id, "worker_id": worker_id}
     if lock_rows:
         # Concurrent requests of one worker (double click, client retry) take turns here,
         # so the later one finds the earlier one's lease instead of leasing a second task.
-        # NO KEY UPDATE: does not block inserts referencing the user. (SQLite's BEGIN
-        # IMMEDIATE already serialises them.)
-        session.execute(select(User.id).where(User.id == worker_id).with_for_update(key_share=True))
-    held = _live_lease(session, project.id, worker_id, now)
+        # KEY SHARE does not block inserts referencing the user. (SQLite's BEGIN IMMEDIATE
+        # already serialises them.)
+        conn.execute(_LOCK_WORKER, keys)
+    held = conn.execute(_LIVE_LEASE, {**keys, "now": now}).first()
     if held is not None:
-        session.execute(
-            update(Assignment).where(Assignment.id == held[0]).values(expires_at=expires_at)
-        )
-        return _lease_view(session, project, held[0], held[1], expires_at)
+        conn.execute(_RENEW, {"a_id": held[0], "new_expiry": expires_at})
+        return _lease(conn, project, held[1:], held[0], expires_at)
 
-    task_id = _pick(session, project, worker_id, rng, lock_rows)
-    if task_id is None and expire_leases(session=session, now=now, project_id=project.id):
-        task_id = _pick(session, project, worker_id, rng, lock_rows)
-    if task_id is None:
+    row = _pick(conn, project, keys, rng, lock_rows)
+    if row is None and expire_leases(session=session, now=now, project_id=project.id):
+        row = _pick(conn, project, keys, rng, lock_rows)
+    if row is None:
         return None
     try:
-        with session.begin_nested():
-            assignment_id = session.scalar(
-                insert(Assignment)
-                .values(
-                    task_id=task_id,
-                    project_id=project.id,
-                    worker_id=worker_id,
-                    status="leased",
-                    leased_at=now,
-                    expires_at=expires_at,
-                )
-                .returning(Assignment.id)
-            )
+        assignment_id = conn.execute(
+            _INSERT_LEASE,
+            {
+                "task_id": row[0],
+                "project_id": project.id,
+                "worker_id": worker_id,
+                "status": "leased",
+                "leased_at": now,
+                "expires_at": expires_at,
+            },
+        ).scalar_one()
     except IntegrityError:
-        # The same worker leased this task in a concurrent request: the unique (task,
-        # worker) constraint refused the second lease (invariant 1).
+        # The unique (task, worker) constraint refused a second lease of one task to one
+        # worker (invariant 1). The transaction is rolled back by the caller's unit of work.
         raise Conflict("a concurrent request of this worker leased the same task") from None
-    session.execute(update(Task).where(Task.id == task_id).values(open_leases=Task.open_leases + 1))
-    assert assignment_id is not None
-    return _lease_view(session, project, assignment_id, task_id, expires_at)
+    conn.execute(_TAKE_SLOT, {"t_id": row[0]})
+    return _lease(conn, project, row, assignment_id, expires_at)
 
 
 def _pick(
-    session: Session, project: Project, worker_id: int, rng: random.Random, lock_rows: bool
-) -> int | None:
+    conn: Connection,
+    project: WorkProject,
+    keys: dict[str, int],
+    rng: random.Random,
+    lock_rows: bool,
+) -> Any:
     """Choose regular or gold work: gold at the project's rate, and only while regular work
     remains, so a worker is never left answering gold alone."""
     want_gold = project.gold_rate > 0 and rng.random() < project.gold_rate
-    regular: int | None = session.scalar(_candidate_query(project.id, worker_id, False, lock_rows))
+    regular = conn.execute(_CANDIDATES[(False, lock_rows)], keys).first()
     if regular is None or not want_gold:
         return regular
-    gold: int | None = session.scalar(_candidate_query(project.id, worker_id, True, lock_rows))
+    gold = conn.execute(_CANDIDATES[(True, lock_rows)], keys).first()
     return gold if gold is not None else regular
+
+
+_ASSIGNMENT_OWNER = select(
+    _assignment.c.task_id, _assignment.c.project_id, _assignment.c.worker_id
+).where(_assignment.c.id == bindparam("a_id"))
+_ASSIGNMENT_STATE = select(_assignment.c.status, _assignment.c.expires_at).where(
+    _assignment.c.id == bindparam("a_id")
+)
+_LOCK_TASK = (
+    select(
+        _task.c.id,
+        _task.c.status,
+        _task.c.is_gold,
+        _task.c.open_leases,
+        _task.c.n_annotations,
+        _task.c.label_target,
+        _task.c.batch_id,
+        _task.c.project_version,
+        _task.c.params,
+        _task.c.gold_answer,
+        _project.c.task_type,
+        _project.c.max_labels,
+        _project.c.lease_seconds,
+    )
+    .join_from(_task, _project, _project.c.id == _task.c.project_id)
+    .where(_task.c.id == bindparam("t_id"))
+    .with_for_update(of=_task)
+)
 
 
 def get_own_assignment(*, session: Session, assignment_id: int, worker_id: int) -> tuple[int, int]:
     """(task_id, project_id) of the caller's assignment; another worker's is not found."""
-    row = session.execute(
-        select(Assignment.task_id, Assignment.project_id, Assignment.worker_id).where(
-            Assignment.id == assignment_id
-        )
-    ).first()
+    row = session.connection().execute(_ASSIGNMENT_OWNER, {"a_id": assignment_id}).first()
     if row is None or row[2] != worker_id:
         raise NotFound("Assignment", assignment_id)
     return int(row[0]), int(row[1])
 
 
 def lock_task_row(session: Session, task_id: int) -> Any:
-    return session.execute(
-        select(
-            Task.id,
-            Task.status,
-            Task.is_gold,
-            Task.open_leases,
-            Task.n_annotations,
-            Task.label_target,
-            Task.batch_id,
-            Task.project_version,
-            Task.params,
-            Task.gold_answer,
-        )
-        .where(Task.id == task_id)
-        .with_for_update()
-    ).one()
+    """The task row (with its project's type, max_labels, lease_seconds), locked."""
+    return session.connection().execute(_LOCK_TASK, {"t_id": task_id}).one()
 
 
-def _assignment_state(session: Session, assignment_id: int) -> Any:
-    return session.execute(
-        select(Assignment.status, Assignment.expires_at).where(Assignment.id == assignment_id)
-    ).one()
+def assignment_state(session: Session, assignment_id: int) -> Any:
+    """(status, expires_at); read after locking the task, as the sweeper may change it."""
+    return session.connection().execute(_ASSIGNMENT_STATE, {"a_id": assignment_id}).one()
 
 
 def heartbeat(*, session: Session, assignment_id: int, worker_id: int, now: datetime) -> datetime:
-    task_id, project_id = get_own_assignment(
+    task_id, _project_id = get_own_assignment(
         session=session, assignment_id=assignment_id, worker_id=worker_id
     )
-    lock_task_row(session, task_id)
-    status, expires_at = _assignment_state(session, assignment_id)
+    task = lock_task_row(session, task_id)
+    status, expires_at = assignment_state(session, assignment_id)
     if status != "leased" or expires_at <= now:
         raise Conflict(f"assignment {assignment_id} is no longer leased")
-    lease_seconds = session.scalar(select(Project.lease_seconds).where(Project.id == project_id))
-    assert lease_seconds is not None
-    new_expiry = now + timedelta(seconds=lease_seconds)
-    session.execute(
-        update(Assignment).where(Assignment.id == assignment_id).values(expires_at=new_expiry)
-    )
+    new_expiry = now + timedelta(seconds=task.lease_seconds)
+    session.connection().execute(_RENEW, {"a_id": assignment_id, "new_expiry": new_expiry})
     return new_expiry
 
 
@@ -229,18 +310,17 @@ def skip(*, session: Session, assignment_id: int, worker_id: int, now: datetime)
         session=session, assignment_id=assignment_id, worker_id=worker_id
     )
     lock_task_row(session, task_id)
-    status, _expires = _assignment_state(session, assignment_id)
+    status, _expires = assignment_state(session, assignment_id)
     if status not in ("leased", "expired"):
         raise Conflict(f"assignment {assignment_id} is {status}")
-    session.execute(
-        update(Assignment)
-        .where(Assignment.id == assignment_id)
+    conn = session.connection()
+    conn.execute(
+        update(_assignment)
+        .where(_assignment.c.id == assignment_id)
         .values(status="skipped", ended_at=now)
     )
     if status == "leased":
-        session.execute(
-            update(Task).where(Task.id == task_id).values(open_leases=Task.open_leases - 1)
-        )
+        conn.execute(_FREE_SLOT, {"t_id": task_id, "n_freed": 1})
 
 
 def expire_leases(*, session: Session, now: datetime, project_id: int | None = None) -> int:
@@ -250,32 +330,31 @@ def expire_leases(*, session: Session, now: datetime, project_id: int | None = N
     the global lock order; a concurrent sweeper's update of the same assignment re-checks
     ``status = 'leased'`` and so never frees a slot twice.
     """
-    due = select(Assignment.task_id).where(
-        Assignment.status == "leased", Assignment.expires_at <= now
+    conn = session.connection()
+    due = select(_assignment.c.task_id).where(
+        _assignment.c.status == "leased", _assignment.c.expires_at <= _now
     )
     if project_id is not None:
-        due = due.where(Assignment.project_id == project_id)
-    task_ids = sorted({int(t) for t in session.scalars(due.limit(5000))})
+        due = due.where(_assignment.c.project_id == project_id)
+    task_ids = sorted({int(t) for t in conn.execute(due.limit(5000), {"now": now}).scalars()})
     if not task_ids:
         return 0
-    session.execute(
-        select(Task.id).where(Task.id.in_(task_ids)).order_by(Task.id).with_for_update()
+    conn.execute(
+        select(_task.c.id).where(_task.c.id.in_(task_ids)).order_by(_task.c.id).with_for_update()
     )
-    expired = session.execute(
-        update(Assignment)
+    expired = conn.execute(
+        update(_assignment)
         .where(
-            Assignment.task_id.in_(task_ids),
-            Assignment.status == "leased",
-            Assignment.expires_at <= now,
+            _assignment.c.task_id.in_(task_ids),
+            _assignment.c.status == "leased",
+            _assignment.c.expires_at <= now,
         )
         .values(status="expired", ended_at=now)
-        .returning(Assignment.task_id)
+        .returning(_assignment.c.task_id)
     ).all()
     freed: dict[int, int] = {}
     for (task_id,) in expired:
         freed[int(task_id)] = freed.get(int(task_id), 0) + 1
     for task_id, count in freed.items():
-        session.execute(
-            update(Task).where(Task.id == task_id).values(open_leases=Task.open_leases - count)
-        )
+        conn.execute(_FREE_SLOT, {"t_id": task_id, "n_freed": count})
     return len(expired)

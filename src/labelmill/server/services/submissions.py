@@ -1,21 +1,59 @@
-"""Submissions: validate, record, count, and complete the task when its answer is settled."""
+"""Submissions: validate, record, count, and complete the task when its answer is settled.
+
+Like the queue, this runs on every annotation: statements are built once at import.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from labelmill.server.db.base import UtcDateTime
 from labelmill.server.errors import Conflict, ErrorDetail, InvalidInput
-from labelmill.server.models import Annotation, Assignment, Project, Task
+from labelmill.server.models import Annotation, Assignment, Task
 from labelmill.server.services import batches
 from labelmill.server.services.completion import majority_decision
 from labelmill.server.services.projects import task_type_of, version_params
-from labelmill.server.services.queue import get_own_assignment, lock_task_row
+from labelmill.server.services.queue import assignment_state, get_own_assignment, lock_task_row
 from labelmill.tasktypes import ParamsError, TaskType
+
+_task = cast(Table, Task.__table__)
+_annotation = cast(Table, Annotation.__table__)
+_assignment = cast(Table, Assignment.__table__)
+
+_INSERT_ANNOTATION = _annotation.insert().returning(_annotation.c.id)
+_MARK_SUBMITTED = (
+    update(_assignment)
+    .where(_assignment.c.id == bindparam("a_id"))
+    .values(status="submitted", ended_at=bindparam("ended", type_=UtcDateTime()))
+)
+_COUNTS = {
+    "open_leases": bindparam("new_open_leases"),
+    "n_annotations": bindparam("new_n_annotations"),
+    "label_target": bindparam("new_label_target"),
+    "updated_at": bindparam("new_updated_at", type_=UtcDateTime()),
+    "confidence": bindparam("new_confidence"),
+}
+_UPDATE_COUNTS = update(_task).where(_task.c.id == bindparam("t_id")).values(**_COUNTS)
+_UPDATE_COMPLETED = (
+    update(_task)
+    .where(_task.c.id == bindparam("t_id"))
+    .values(
+        **_COUNTS,
+        status="completed",
+        response=bindparam("new_response", type_=_task.c.response.type),
+        completed_at=bindparam("new_completed_at", type_=UtcDateTime()),
+    )
+)
+_RESPONSES = (
+    select(_annotation.c.response)
+    .where(_annotation.c.task_id == bindparam("t_id"))
+    .order_by(_annotation.c.id)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,21 +94,15 @@ def submit(
         session=session, assignment_id=assignment_id, worker_id=worker_id
     )
     task = lock_task_row(session, task_id)
-    status, expires_at = session.execute(
-        select(Assignment.status, Assignment.expires_at).where(Assignment.id == assignment_id)
-    ).one()
+    status, expires_at = assignment_state(session, assignment_id)
     if status in ("submitted", "skipped"):
         raise Conflict(f"assignment {assignment_id} is already {status}")
     if task.status != "pending":
         raise Conflict(f"task {task_id} is {task.status}; the submission was not needed")
 
-    project = session.execute(
-        select(Project.task_type, Project.max_labels).where(Project.id == project_id)
-    ).one()
-    task_type = task_type_of(project.task_type)
-    project_params = version_params(
-        session=session, project_id=project_id, version=task.project_version
-    )
+    conn = session.connection()
+    task_type = task_type_of(task.task_type)
+    project_params = version_params(conn, project_id=project_id, version=task.project_version)
     clean = _validated(task_type, response, project_params, task.params)
 
     late = status == "expired" or expires_at <= now
@@ -82,46 +114,41 @@ def submit(
     if task.is_gold:
         gold_correct = task_type.answer_key(clean) == task_type.answer_key(task.gold_answer)
 
-    annotation_id = session.scalar(
-        insert(Annotation)
-        .values(
-            task_id=task_id,
-            project_id=project_id,
-            assignment_id=assignment_id,
-            worker_id=worker_id,
-            source="human",
-            response=clean,
-            duration_ms=duration_ms,
-            gold_correct=gold_correct,
-            late=late,
-            created_at=now,
-        )
-        .returning(Annotation.id)
-    )
-    assert annotation_id is not None
-    session.execute(
-        update(Assignment)
-        .where(Assignment.id == assignment_id)
-        .values(status="submitted", ended_at=now)
-    )
-    n_annotations = task.n_annotations + 1
+    annotation_id = conn.execute(
+        _INSERT_ANNOTATION,
+        {
+            "task_id": task_id,
+            "project_id": project_id,
+            "assignment_id": assignment_id,
+            "worker_id": worker_id,
+            "source": "human",
+            "response": clean,
+            "duration_ms": duration_ms,
+            "gold_correct": gold_correct,
+            "late": late,
+            "created_at": now,
+        },
+    ).scalar_one()
+    conn.execute(_MARK_SUBMITTED, {"a_id": assignment_id, "ended": now})
     values: dict[str, Any] = {
-        "open_leases": open_leases,
-        "n_annotations": n_annotations,
-        "label_target": label_target,
-        "updated_at": now,
+        "t_id": task_id,
+        "new_open_leases": open_leases,
+        "new_n_annotations": task.n_annotations + 1,
+        "new_label_target": label_target,
+        "new_updated_at": now,
+        "new_confidence": None,
     }
     finished = False
-    if not task.is_gold and n_annotations >= label_target:
-        finished = _settle_answer(session, task_id, task_type, project.max_labels, values, now)
-    session.execute(update(Task).where(Task.id == task_id).values(**values))
+    if not task.is_gold and values["new_n_annotations"] >= label_target:
+        finished = _settle_answer(conn, task_id, task_type, task.max_labels, values, now)
+    conn.execute(_UPDATE_COMPLETED if finished else _UPDATE_COUNTS, values)
     if finished:
         batches.settle_batch(session=session, batch_id=task.batch_id)
     return Submitted(annotation_id=annotation_id, task_id=task_id, late=late)
 
 
 def _settle_answer(
-    session: Session,
+    conn: Any,
     task_id: int,
     task_type: TaskType,
     max_labels: int,
@@ -129,18 +156,15 @@ def _settle_answer(
     now: datetime,
 ) -> bool:
     """Fill ``values`` with the completion (or a raised target). Returns whether done."""
-    responses = list(
-        session.scalars(
-            select(Annotation.response).where(Annotation.task_id == task_id).order_by(Annotation.id)
-        )
-    )
+    responses = list(conn.execute(_RESPONSES, {"t_id": task_id}).scalars())
     keys = [task_type.answer_key(r) for r in responses]
     decision = majority_decision(
-        responses, keys, at_max_labels=values["label_target"] >= max_labels
+        responses, keys, at_max_labels=values["new_label_target"] >= max_labels
     )
-    values["confidence"] = decision.confidence
+    values["new_confidence"] = decision.confidence
     if decision.complete:
-        values.update(status="completed", response=decision.response, completed_at=now)
+        values["new_response"] = decision.response
+        values["new_completed_at"] = now
         return True
-    values["label_target"] = values["label_target"] + 1
+    values["new_label_target"] += 1
     return False
