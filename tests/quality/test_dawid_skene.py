@@ -146,3 +146,21 @@ def test_mace_em_variant_runs() -> None:
     data, truth = make_crowd(n_tasks=100, seed=11)
     labels = MACE(method="em", n_restarts=2).fit_predict(data)
     assert _accuracy(labels, truth) > 0.8
+
+
+def test_dawid_skene_true_labels_matches_gold_dawid_skene() -> None:
+    # crowd-kit spelling: DawidSkene().fit(data, true_labels=...)
+    data, truth = make_crowd(n_tasks=80, seed=12)
+    gold = truth.iloc[:20]
+    pd.testing.assert_frame_equal(
+        DawidSkene().fit_predict_proba(data, gold), GoldDawidSkene().fit_predict_proba(data, gold)
+    )
+    assert (DawidSkene().fit_predict(data, true_labels=gold)[gold.index] == gold).all()
+
+
+def test_glad_prior_means_per_worker() -> None:
+    data, _ = make_crowd(n_tasks=60, seed=13)
+    base = GLAD(n_iter=5).fit(data).alphas_
+    pulled = GLAD(n_iter=5, alphas_priors_mean=pd.Series({"w5": 4.0})).fit(data).alphas_
+    assert pulled["w5"] > base["w5"]
+    assert GLAD(n_iter=5, betas_priors_mean=0.0).fit(data).betas_.mean() < 1.0

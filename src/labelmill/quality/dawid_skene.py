@@ -90,9 +90,32 @@ class DawidSkene(BaseClassificationAggregator):
         #: Weight, in answers, of the pooled accuracy in a one-coin worker's accuracy.
         self.one_coin_prior = one_coin_prior
 
-    def fit(self, data: pd.DataFrame) -> Self:
-        """Fit the model by EM."""
-        return self._fit_encoded(encode(data), clamp=None)
+    def fit(self, data: pd.DataFrame, true_labels: pd.Series[Any] | None = None) -> Self:
+        """Fit the model by EM.
+
+        ``true_labels`` (task -> known label, as in crowd-kit) clamps those tasks' posteriors in
+        every E-step; see :class:`GoldDawidSkene`.
+        """
+        if true_labels is None:
+            return self._fit_encoded(encode(data), clamp=None)
+        gold = true_labels.dropna()
+        enc = encode(data, extra_labels=gold.unique())
+        gold = gold[gold.index.isin(enc.tasks)]
+        tasks = enc.tasks.get_indexer(gold.index).astype(np.intp)
+        labels = enc.labels.get_indexer(pd.Index(gold.to_numpy())).astype(np.intp)
+        return self._fit_encoded(enc, clamp=(tasks, labels))
+
+    def fit_predict(
+        self, data: pd.DataFrame, true_labels: pd.Series[Any] | None = None
+    ) -> pd.Series[Any]:
+        """Fit, then return :attr:`labels_`."""
+        return self.fit(data, true_labels).labels_
+
+    def fit_predict_proba(
+        self, data: pd.DataFrame, true_labels: pd.Series[Any] | None = None
+    ) -> pd.DataFrame:
+        """Fit, then return :attr:`probas_`."""
+        return self.fit(data, true_labels).probas_
 
     def _fit_encoded(self, enc: EncodedLabels, clamp: tuple[IntArray, IntArray] | None) -> Self:
         """EM on encoded data; ``clamp = (task codes, label codes)`` fixes those posteriors."""

@@ -24,7 +24,8 @@ class GLAD(BaseClassificationAggregator):
               P(y_{tj} = l \ne z_t) = \frac{1 - a_{tj}}{K - 1}.
 
     Priors :math:`\alpha_j \sim N(\mu_\alpha, 1)`, :math:`\beta_t \sim N(\mu_\beta, 1)`
-    (``alphas_prior_mean``, ``betas_prior_mean``) keep the estimates finite.
+    (``alphas_priors_mean``, ``betas_priors_mean``: a number, or a Series per worker / task;
+    1 by default) keep the estimates finite.
 
     * **E-step**: :math:`\log q_{tk} = \log p_k + \sum_j [y_{tj}=k]\log a_{tj} +
       [y_{tj}\ne k]\log\frac{1-a_{tj}}{K-1} - \log Z_t`, with
@@ -59,8 +60,8 @@ class GLAD(BaseClassificationAggregator):
         n_iter: int = 100,
         tol: float = 1e-5,
         labels_priors: pd.Series[Any] | None = None,
-        alphas_prior_mean: float = 1.0,
-        betas_prior_mean: float = 1.0,
+        alphas_priors_mean: float | pd.Series[Any] | None = None,
+        betas_priors_mean: float | pd.Series[Any] | None = None,
         m_step_max_iter: int = 25,
         m_step_tol: float = 1e-2,
     ) -> None:
@@ -71,9 +72,9 @@ class GLAD(BaseClassificationAggregator):
         #: Class prior (indexed by label); uniform when ``None``.
         self.labels_priors = labels_priors
         #: Mean of the Gaussian prior on worker abilities.
-        self.alphas_prior_mean = alphas_prior_mean
+        self.alphas_priors_mean = alphas_priors_mean
         #: Mean of the Gaussian prior on log task easiness.
-        self.betas_prior_mean = betas_prior_mean
+        self.betas_priors_mean = betas_priors_mean
         #: Maximum L-BFGS iterations per M-step.
         self.m_step_max_iter = m_step_max_iter
         #: Gradient tolerance of each M-step.
@@ -83,14 +84,15 @@ class GLAD(BaseClassificationAggregator):
         """Fit the model by EM."""
         extra = [] if self.labels_priors is None else list(self.labels_priors.index)
         enc = encode(data, extra_labels=extra)
-        n_workers, n_tasks, n_labels = enc.n_workers, enc.n_tasks, enc.n_labels
+        n_tasks, n_labels = enc.n_tasks, enc.n_labels
         if self.labels_priors is None:
             log_prior = np.full(n_labels, -np.log(max(n_labels, 1)))
         else:
             prior = self.labels_priors.reindex(enc.labels).fillna(0.0).to_numpy(np.float64)
             log_prior = np.log(np.maximum(prior / prior.sum(), 1e-300))
-        alphas = np.full(n_workers, self.alphas_prior_mean)
-        betas = np.full(n_tasks, self.betas_prior_mean)
+        mu_alpha = _prior_means(self.alphas_priors_mean, enc.workers)
+        mu_beta = _prior_means(self.betas_priors_mean, enc.tasks)
+        alphas, betas = mu_alpha.copy(), mu_beta.copy()
         # log(K - 1): each wrong class shares the error mass (no wrong class when K == 1).
         log_others = np.log(max(n_labels - 1, 1))
         self.loss_history_ = []
@@ -100,7 +102,9 @@ class GLAD(BaseClassificationAggregator):
             probas = self._e_step(enc, alphas, betas, log_prior, log_others)
             # Posterior that answer i is correct: q[task_i, label_i].
             q_correct = probas[enc.task, enc.label]
-            alphas, betas, q_value = self._m_step(enc, q_correct, alphas, betas, log_others)
+            alphas, betas, q_value = self._m_step(
+                enc, q_correct, alphas, betas, log_others, mu_alpha, mu_beta
+            )
             loss = q_value / enc.n_answers
             self.loss_history_.append(loss)
             if loss - previous < self.tol:
@@ -136,9 +140,10 @@ class GLAD(BaseClassificationAggregator):
         alphas: FloatArray,
         betas: FloatArray,
         log_others: float,
+        mu_a: FloatArray,
+        mu_b: FloatArray,
     ) -> tuple[FloatArray, FloatArray, float]:
         n_workers = alphas.shape[0]
-        mu_a, mu_b = self.alphas_prior_mean, self.betas_prior_mean
 
         def negative_q(params: FloatArray) -> tuple[float, FloatArray]:
             a, b = params[:n_workers], params[n_workers:]
@@ -164,3 +169,12 @@ class GLAD(BaseClassificationAggregator):
         )
         params = np.asarray(result.x, dtype=np.float64)
         return params[:n_workers], params[n_workers:], -float(result.fun)
+
+
+def _prior_means(value: float | pd.Series[Any] | None, index: pd.Index) -> FloatArray:
+    """Per-entity prior means: 1.0 by default (as in crowd-kit), a number, or a Series."""
+    if value is None:
+        return np.ones(len(index))
+    if isinstance(value, pd.Series):
+        return value.reindex(index).fillna(1.0).to_numpy(dtype=np.float64)
+    return np.full(len(index), float(value))

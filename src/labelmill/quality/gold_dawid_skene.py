@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Self
 
-import numpy as np
 import pandas as pd
 
-from ._encoding import encode
 from .dawid_skene import DawidSkene
 
 
@@ -26,19 +24,4 @@ class GoldDawidSkene(DawidSkene):
 
     def fit(self, data: pd.DataFrame, gold: pd.Series[Any] | None = None) -> Self:
         """Fit by EM; ``gold`` maps task id to its known label."""
-        gold = gold.dropna() if gold is not None else pd.Series(dtype=object)
-        enc = encode(data, extra_labels=gold.unique())
-        gold = gold[gold.index.isin(enc.tasks)]
-        tasks = enc.tasks.get_indexer(gold.index).astype(np.intp)
-        labels = enc.labels.get_indexer(pd.Index(gold.to_numpy())).astype(np.intp)
-        return self._fit_encoded(enc, clamp=(tasks, labels))
-
-    def fit_predict(self, data: pd.DataFrame, gold: pd.Series[Any] | None = None) -> pd.Series[Any]:
-        """Fit, then return :attr:`labels_`."""
-        return self.fit(data, gold).labels_
-
-    def fit_predict_proba(
-        self, data: pd.DataFrame, gold: pd.Series[Any] | None = None
-    ) -> pd.DataFrame:
-        """Fit, then return :attr:`probas_`."""
-        return self.fit(data, gold).probas_
+        return super().fit(data, gold)
