@@ -112,6 +112,45 @@ async def drive(
     return stats, time.perf_counter() - start
 
 
+async def _health_loop(url: str, stop_at: float, lat: list[float]) -> None:
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as http:
+        while time.perf_counter() < stop_at:
+            t0 = time.perf_counter()
+            await http.get("/api/health")
+            lat.append((time.perf_counter() - t0) * 1000)
+
+
+def floor_once(k: int, duration: float, tune: str | None) -> dict[str, Any]:
+    """The framework floor: K clients on GET /api/health (a sync route, no auth, no SQL)."""
+    target = fresh_db("sqlite")
+    try:
+        with Server(target, tune=tune) as server:
+            cpu0, client0 = server.cpu_seconds(), time.process_time()
+            lat: list[float] = []
+
+            async def go() -> None:
+                stop_at = time.perf_counter() + duration
+                await asyncio.gather(*(_health_loop(server.url, stop_at, lat) for _ in range(k)))
+
+            t0 = time.perf_counter()
+            asyncio.run(go())
+            wall = time.perf_counter() - t0
+            cpu = server.cpu_seconds() - cpu0
+            client = time.process_time() - client0
+    finally:
+        target.cleanup()
+    return {
+        "k": k,
+        "requests_per_s": round(len(lat) / wall, 1),
+        "p50_ms": pct(lat, 0.5),
+        "p99_ms": pct(lat, 0.99),
+        "server_cpu_ms_per_request": round(cpu * 1000 / len(lat), 3),
+        "client_cpu_ms_per_request": round(client * 1000 / len(lat), 3),
+        "tune": tune,
+    }
+
+
 def pct(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -314,7 +353,16 @@ def main() -> None:
         "(e.g. threads=4,auth_cache=30) instead of labelmill serve",
     )
     parser.add_argument("--out", help="result JSON path (default bench/results/load-<ts>.json)")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="only measure GET /api/health (framework floor) at each K",
+    )
     args = parser.parse_args()
+    if args.floor:
+        for k in args.ks:
+            print(json.dumps(floor_once(k, args.duration, args.tune)), flush=True)
+        return
 
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     configs = [
