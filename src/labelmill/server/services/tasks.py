@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, insert, select, type_coerce
+from sqlalchemy import Select, func, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,7 @@ from labelmill.server.errors import (
 from labelmill.server.models import Annotation, Batch, Project, Task
 from labelmill.server.services import audit, batches
 from labelmill.server.services.auth import Principal
+from labelmill.server.services.bulk_insert import insert_tasks
 from labelmill.server.services.pagination import Cursor, page_of
 from labelmill.server.services.projects import task_type_of
 from labelmill.tasktypes import ParamsError
@@ -64,6 +65,31 @@ def _existing_unique_ids(session: Session, org_id: int, unique_ids: list[str]) -
     return found
 
 
+def _has_nul(value: object) -> bool:
+    """Whether text anywhere in ``value`` holds a NUL character, which PostgreSQL cannot
+    store; refused on every database so that behaviour does not depend on the backend."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _check_storable(spec: TaskCreate, index: int, errors: ErrorCollector) -> None:
+    fields = {
+        "params": spec.params,
+        "metadata": spec.metadata,
+        "tags": spec.tags,
+        "unique_id": spec.unique_id,
+        "gold_answer": spec.gold_answer,
+    }
+    for name, value in fields.items():
+        if _has_nul(value):
+            errors.add(("tasks", index, name), "text must not contain NUL characters")
+
+
 def _validate_rows(
     project: Project, specs: Sequence[TaskCreate], errors: ErrorCollector
 ) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
@@ -72,6 +98,7 @@ def _validate_rows(
     validated: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
     seen_unique: dict[str, int] = {}
     for index, spec in enumerate(specs):
+        _check_storable(spec, index, errors)
         params: dict[str, Any] = {}
         gold: dict[str, Any] | None = None
         try:
@@ -131,29 +158,30 @@ def create_tasks(
             continue
         rows.append(
             {
-                "org_id": project.org_id,
-                "project_id": project.id,
-                "batch_id": batch.id,
-                "project_version": project.params_version,
                 "params": params,
-                "meta": spec.metadata,
+                "metadata": spec.metadata,
                 "tags": spec.tags,
                 "unique_id": spec.unique_id,
                 "priority": spec.priority,
-                "al_score": 0.0,
-                "status": "pending",
                 "is_gold": gold is not None,
                 "gold_answer": gold,
-                "label_target": project.min_labels,
-                "n_annotations": 0,
-                "open_leases": 0,
-                "created_at": now,
-                "updated_at": now,
             }
         )
+    shared = {
+        "org_id": project.org_id,
+        "project_id": project.id,
+        "batch_id": batch.id,
+        "project_version": project.params_version,
+        "al_score": 0.0,
+        "status": "pending",
+        "label_target": project.min_labels,
+        "n_annotations": 0,
+        "open_leases": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
     if rows:
-        statement = insert(Task).returning(Task.id, sort_by_parameter_order=True)
-        result.task_ids = list(session.scalars(statement, rows))
+        result.task_ids = insert_tasks(session.connection(), shared, rows)
         audit.record(
             session=session,
             actor=actor,
