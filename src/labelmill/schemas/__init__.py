@@ -1,6 +1,6 @@
 """Wire models of the native API, shared by the server and the SDK."""
 
-from labelmill.schemas.common import ErrorBody, Page
+from labelmill.schemas.common import ErrorBody, ErrorItem, Health, Page
 from labelmill.schemas.jobs import AuditEventRead, JobRead
 from labelmill.schemas.projects import (
     BatchCounts,
@@ -46,7 +46,9 @@ __all__ = [
     "BatchCreate",
     "BatchRead",
     "ErrorBody",
+    "ErrorItem",
     "ExistingTask",
+    "Health",
     "Heartbeat",
     "JobRead",
     "LeasedTask",

@@ -44,3 +44,9 @@ class ErrorBody(BaseModel):
 
 
 JsonObject = dict[str, Any]
+
+
+class Health(BaseModel):
+    status: str
+    database: str
+    version: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AliasChoices, Field, model_validator
 
 from labelmill.schemas.common import ReadModel, Wire
 
@@ -77,7 +77,7 @@ class BatchRead(ReadModel):
     name: str
     status: BatchStatus
     callback_url: str | None
-    metadata: dict[str, Any] = Field(validation_alias="meta")
+    metadata: dict[str, Any] = Field(validation_alias=AliasChoices("meta", "metadata"))
     created_at: datetime
     started_at: datetime | None
     completed_at: datetime | None

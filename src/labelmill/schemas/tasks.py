@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 from labelmill.schemas.common import ReadModel, Wire
 
@@ -50,7 +50,7 @@ class TaskRead(ReadModel):
     batch_id: int
     project_version: int
     params: dict[str, Any]
-    metadata: dict[str, Any] = Field(validation_alias="meta")
+    metadata: dict[str, Any] = Field(validation_alias=AliasChoices("meta", "metadata"))
     tags: list[str]
     unique_id: str | None
     priority: int

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 
 import labelmill
 from labelmill.schemas import (
+    Health,
     Me,
     Page,
     PoolCreate,
@@ -25,10 +26,10 @@ router = APIRouter(prefix="/api")
 
 
 @router.get("/health", tags=["meta"])
-def health(db: DbDep) -> dict[str, str]:
+def health(db: DbDep) -> Health:
     with db.read_session() as session:
         session.execute(Organization.__table__.select().limit(1))
-    return {"status": "ok", "database": db.engine.dialect.name, "version": labelmill.__version__}
+    return Health(status="ok", database=db.engine.dialect.name, version=labelmill.__version__)
 
 
 @router.get("/me", tags=["meta"])
