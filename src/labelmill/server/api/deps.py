@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 
 from labelmill.server.db.engine import Database
 from labelmill.server.errors import Unauthenticated
 from labelmill.server.services.auth import Principal, authenticate
+
+T = TypeVar("T")
 
 
 def get_db(request: Request) -> Database:
@@ -40,12 +44,32 @@ def _presented_key(request: Request) -> str:
     raise Unauthenticated("unsupported Authorization header")
 
 
-async def get_principal(request: Request, db: DbDep) -> Principal:
-    """Runs on the event loop: one indexed lookup is cheaper than the hop to a worker
-    thread that a sync dependency costs."""
-    secret = _presented_key(request)
+async def run_unit(db: Database, function: Callable[..., T], *args: Any) -> T:
+    """Run a short unit of work the cheapest way for the database.
+
+    SQLite has one writer at a time anyway, so running the transaction on the event loop
+    saves the hop to a worker thread (no await happens inside it). PostgreSQL serves many
+    transactions at once and each waits on network round trips: those go to the
+    threadpool so they overlap.
+    """
+    if db.is_sqlite:
+        return function(*args)
+    return await run_in_threadpool(function, *args)
+
+
+def _authenticate(db: Database, secret: str) -> Principal:
     with db.read_session() as session:
         return authenticate(session=session, secret=secret)
 
 
+async def get_principal(request: Request, db: DbDep) -> Principal:
+    return await run_unit(db, _authenticate, db, _presented_key(request))
+
+
+def get_secret(request: Request) -> str:
+    """The presented key, for routes that authenticate inside their own unit of work."""
+    return _presented_key(request)
+
+
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+SecretDep = Annotated[str, Depends(get_secret)]

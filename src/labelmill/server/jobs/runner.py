@@ -13,7 +13,7 @@ import time
 from labelmill.server.db.base import utcnow
 from labelmill.server.db.engine import Database
 from labelmill.server.jobs import events
-from labelmill.server.services import jobs, queue
+from labelmill.server.services import batches, jobs, queue
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +21,11 @@ log = logging.getLogger(__name__)
 def sweep_leases(db: Database) -> int:
     with db.write_session() as session:
         return queue.expire_leases(session=session, now=utcnow())
+
+
+def settle_batches(db: Database) -> int:
+    with db.write_session() as session:
+        return batches.settle_finished_batches(session=session)
 
 
 def run_due_jobs(db: Database, limit: int = 100) -> int:
@@ -44,6 +49,7 @@ class BackgroundWorker:
 
     def tick(self) -> None:
         sweep_leases(self.db)
+        settle_batches(self.db)
         run_due_jobs(self.db)
 
     def run_forever(self) -> None:

