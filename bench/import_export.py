@@ -57,7 +57,9 @@ def _headers(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def api_import(server: Server, key: str, project_id: int, n: int, prefix: str) -> dict[str, Any]:
+def api_import(
+    server: Server, key: str, project_id: int, n: int, prefix: str | None
+) -> dict[str, Any]:
     bodies = [
         orjson.dumps({"tasks": task_rows(start, min(CHUNK, n - start), unique_prefix=prefix)})
         for start in range(0, n, CHUNK)
@@ -80,7 +82,9 @@ def api_import(server: Server, key: str, project_id: int, n: int, prefix: str) -
     }
 
 
-def sdk_import(server: Server, key: str, project_id: int, n: int, prefix: str) -> dict[str, Any]:
+def sdk_import(
+    server: Server, key: str, project_id: int, n: int, prefix: str | None
+) -> dict[str, Any]:
     from labelmill.client import Client
 
     rows = task_rows(0, n, unique_prefix=prefix)
@@ -97,7 +101,9 @@ def cli_has_import() -> bool:
     return subprocess.run([str(exe), "import", "--help"], capture_output=True).returncode == 0
 
 
-def cli_import(server: Server, key: str, project_id: int, n: int, prefix: str) -> dict[str, Any]:
+def cli_import(
+    server: Server, key: str, project_id: int, n: int, prefix: str | None
+) -> dict[str, Any]:
     exe = Path(sys.executable).parent / "labelmill"
     with tempfile.NamedTemporaryFile("wb", suffix=".jsonl", delete=False) as f:
         for row in task_rows(0, n, unique_prefix=prefix):
@@ -179,9 +185,13 @@ def export_once(server: Server, key: str, project_id: int, fmt: str) -> dict[str
     }
 
 
-def run_once(kind: str, n: int, small: int, with_cli: bool) -> dict[str, Any]:
+def run_once(kind: str, n: int, small: int, with_cli: bool, unique: bool = True) -> dict[str, Any]:
     target = fresh_db(kind)
-    out: dict[str, Any] = {"db": kind, "loadavg_1m_start": round(os.getloadavg()[0], 2)}
+    out: dict[str, Any] = {
+        "db": kind,
+        "unique_ids": unique,
+        "loadavg_1m_start": round(os.getloadavg()[0], 2),
+    }
     try:
         key = bootstrap_org(target)
         with Server(target) as server:
@@ -190,11 +200,15 @@ def run_once(kind: str, n: int, small: int, with_cli: bool) -> dict[str, Any]:
                 little, _ = make_project(http, min_labels=1, max_labels=1, name="import-10k")
                 sdk_project, _ = make_project(http, min_labels=1, max_labels=1, name="sdk")
                 cli_project, _ = make_project(http, min_labels=1, max_labels=1, name="cli")
-            out["api_import"] = api_import(server, key, big, n, "api")
-            out["api_import_10k"] = api_import(server, key, little, small, "small")
-            out["sdk_import"] = sdk_import(server, key, sdk_project, n, "sdk")
+            out["api_import"] = api_import(server, key, big, n, "api" if unique else None)
+            out["api_import_10k"] = api_import(
+                server, key, little, small, "small" if unique else None
+            )
+            out["sdk_import"] = sdk_import(server, key, sdk_project, n, "sdk" if unique else None)
             if with_cli:
-                out["cli_import"] = cli_import(server, key, cli_project, n, "cli")
+                out["cli_import"] = cli_import(
+                    server, key, cli_project, n, "cli" if unique else None
+                )
         mark_completed(target, big)
         mark_completed(target, little)
         exports = []
@@ -251,6 +265,11 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=100_000)
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--no-unique-id",
+        action="store_true",
+        help="tasks without unique_id (skips the idempotency look-up)",
+    )
     parser.add_argument("--out")
     args = parser.parse_args()
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
@@ -260,7 +279,7 @@ def main() -> None:
     for kind in kinds:
         group = []
         for _ in range(args.repeat):
-            run = run_once(kind, args.tasks, args.small, with_cli)
+            run = run_once(kind, args.tasks, args.small, with_cli, not args.no_unique_id)
             print(json.dumps(run), flush=True)
             group.append(run)
         runs.extend(group)

@@ -13,8 +13,10 @@ driver + database part of each. Compare with ``bench/load.py``'s server CPU ms p
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
 import statistics
 import sys
 import time
@@ -49,7 +51,31 @@ class DriverClock:
         self.statements += 1
 
 
-def measure(kind: str, n: int, workers: int) -> dict[str, Any]:
+def by_package(profiler: cProfile.Profile) -> dict[str, float]:
+    """Self (tottime) seconds grouped by the package of each function."""
+    stats = pstats.Stats(profiler)
+    groups: dict[str, float] = {}
+    for (filename, _line, name), row in stats.stats.items():  # type: ignore[attr-defined]
+        tottime = row[2]
+        if "sqlalchemy" in filename:
+            group = "sqlalchemy"
+        elif "labelmill" in filename:
+            group = "labelmill"
+        elif "pydantic" in filename:
+            group = "pydantic"
+        elif filename == "~" and ("sqlite3" in name or "execute" in name or "commit" in name):
+            group = f"C: {name}"
+        elif "psycopg" in filename:
+            group = "psycopg"
+        elif filename == "~":
+            group = f"C: {name}"
+        else:
+            group = "other python: " + Path(filename).name
+        groups[group] = groups.get(group, 0.0) + tottime
+    return dict(sorted(groups.items(), key=lambda kv: -kv[1]))
+
+
+def measure(kind: str, n: int, workers: int, profile: bool = False) -> dict[str, Any]:
     target = fresh_db(kind)
     try:
         bootstrap_org(target, name="anatomy")
@@ -132,7 +158,10 @@ def measure(kind: str, n: int, workers: int) -> dict[str, Any]:
             with db.read_session() as session:
                 return authenticate(session=session, secret=key)
 
+        profiler = cProfile.Profile() if profile else None
         for i in range(n):
+            if profiler is not None and i == min(50, n // 10):
+                profiler.enable()
             key = keys[i % workers]
             principal = timed("auth", lambda key=key: auth(key))
             lease = timed("next_task", lambda p=principal: routes_work.next_task(project_id, p, db))
@@ -146,6 +175,8 @@ def measure(kind: str, n: int, workers: int) -> dict[str, Any]:
                     lease.assignment_id, body, p, db
                 ),
             )
+        if profiler is not None:
+            profiler.disable()
         db.dispose()
     finally:
         target.cleanup()
@@ -160,6 +191,11 @@ def measure(kind: str, n: int, workers: int) -> dict[str, Any]:
             "statements": round(statistics.mean(r[2] for r in rows), 2),
             "driver_ms_median": round(statistics.median(r[3] for r in rows), 3),
         }
+    if profiler is not None:
+        groups = by_package(profiler)
+        total = sum(groups.values())
+        out["cprofile_self_share"] = {k: round(v / total, 4) for k, v in list(groups.items())[:25]}
+        out["cprofile_total_s"] = round(total, 3)
     return out
 
 
@@ -168,10 +204,11 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--n", type=int, default=600, help="next+submit pairs")
     parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--cprofile", action="store_true", help="self time by package")
     parser.add_argument("--out")
     args = parser.parse_args()
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    results = [measure(kind, args.n, args.workers) for kind in kinds]
+    results = [measure(kind, args.n, args.workers, args.cprofile) for kind in kinds]
     for r in results:
         print(f"== {r['db']} ({r['calls']} calls, medians; driver = cursor.execute incl. DB)")
         for name in ("auth", "next_task", "submit"):
@@ -180,6 +217,8 @@ def main() -> None:
                 f"  {name:10s} wall {x['wall_ms_median']:6.2f} ms  cpu {x['cpu_ms_median']:6.2f} ms"
                 f"  statements {x['statements']:5.1f}  driver {x['driver_ms_median']:6.2f} ms"
             )
+        for group, share in r.get("cprofile_self_share", {}).items():
+            print(f"    {share:6.1%}  {group}")
     out = Path(args.out) if args.out else RESULTS / f"anatomy-{time.strftime('%Y%m%dT%H%M%S')}.json"
     out.write_text(json.dumps({"machine": machine_info(), "results": results}, indent=1))
     print(f"wrote {out}")
