@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -18,13 +19,11 @@ from tests.live_server import serve_in_thread
 from tests.server.conftest import over_assigned, slot_use
 
 
-def _next(client: TestClient, project_id: int, key: str) -> httpx.Response:
+def _next(client: TestClient, project_id: int, key: str) -> Any:
     return client.post(f"/api/work/projects/{project_id}/next", headers=auth(key))
 
 
-def _submit(
-    client: TestClient, assignment_id: int, key: str, category: str = "cat"
-) -> httpx.Response:
+def _submit(client: TestClient, assignment_id: int, key: str, category: str = "cat") -> Any:
     return client.post(
         f"/api/work/assignments/{assignment_id}/submit",
         json={"response": {"category": category}},

@@ -226,7 +226,7 @@ def test_more_than_10000_tasks_is_413_and_10000_is_fine(
     org = factory.org()
     project = factory.project(org)
     before = row_counts(db)
-    too_many = {"tasks": [{"params": {}} for _ in range(10_001)]}
+    too_many: dict[str, Any] = {"tasks": [{"params": {}} for _ in range(10_001)]}
     response = client.post(
         f"/api/projects/{project.id}/tasks", json=too_many, headers=auth(org.key)
     )

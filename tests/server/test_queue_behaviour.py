@@ -21,13 +21,13 @@ from tests.factory import Factory, WorkerHandle, auth
 from tests.live_server import serve_in_thread, wait_for
 
 
-def _next(client: TestClient, project_id: int, worker: WorkerHandle) -> httpx.Response:
+def _next(client: TestClient, project_id: int, worker: WorkerHandle) -> Any:
     return client.post(f"/api/work/projects/{project_id}/next", headers=auth(worker.key))
 
 
 def _submit(
     client: TestClient, assignment_id: int, worker: WorkerHandle, category: str = "cat"
-) -> httpx.Response:
+) -> Any:
     return client.post(
         f"/api/work/assignments/{assignment_id}/submit",
         json={"response": {"category": category}},
