@@ -115,11 +115,11 @@ def test_32_annotators_one_server(
     server.assert_log_clean()
 
 
+# Several server processes share one database only on PostgreSQL (SQLite is embedded).
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_32_annotators_two_server_processes(
     backend: Backend, db: Database, factory: Factory, spawn_server: SpawnServer
 ) -> None:
-    if not backend.is_postgres:
-        pytest.skip("several server processes share one database only on PostgreSQL")
     servers = [
         spawn_server(LABELMILL_LEASE_SWEEP_SECONDS="0.3", LABELMILL_POOL_SIZE="25")
         for _ in range(2)
