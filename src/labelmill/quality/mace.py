@@ -138,15 +138,21 @@ class MACE(BaseClassificationAggregator):
         enc: EncodedLabels, spamming: FloatArray, strategy: FloatArray, priors: FloatArray
     ) -> tuple[FloatArray, float, FloatArray, FloatArray]:
         """Posteriors, log marginal likelihood per answer and expected counts."""
-        spam = spamming[enc.worker, 0] * strategy[enc.worker, enc.label]  # P(y, spammed)
-        knows = spamming[enc.worker, 1]  # P(spam-free answer) = P(y | knows, z = y)
+        n_labels = enc.n_labels
+        # Flat indexes into (worker x label) and (task x label) tables: np.take on a raveled
+        # table is several times faster than 2-D fancy indexing in this hot loop.
+        answer_cell = enc.worker * n_labels + enc.label
+        task_cell = enc.task * n_labels + enc.label
+        spam = np.take(spamming[:, 0], enc.worker) * np.take(strategy, answer_cell)  # P(y, spam)
+        knows = np.take(spamming[:, 1], enc.worker)  # P(no spam), when y is the truth
+        total = spam + knows
         log_scores = scatter_match_scores(
-            enc.task, enc.label, enc.n_tasks, enc.n_labels, np.log(spam + knows), np.log(spam)
+            enc.task, enc.label, enc.n_tasks, n_labels, np.log(total), np.log(spam)
         )
         probas, log_norm = softmax_rows(log_scores + np.log(np.maximum(priors, PROB_FLOOR)))
-        q = probas[enc.task, enc.label]  # P(z = y | data)
-        expected_spam = (1.0 - q) + q * spam / (spam + knows)
-        expected_knows = q * knows / (spam + knows)
+        q = np.take(probas, task_cell)  # P(z = y | data)
+        expected_spam = (1.0 - q) + q * spam / total
+        expected_knows = q * knows / total
         spam_counts = np.stack(
             [
                 bincount_sum(enc.worker, expected_spam, enc.n_workers),
@@ -155,8 +161,8 @@ class MACE(BaseClassificationAggregator):
             axis=1,
         )
         strategy_counts = bincount_sum(
-            enc.worker * enc.n_labels + enc.label, expected_spam, enc.n_workers * enc.n_labels
-        ).reshape(enc.n_workers, enc.n_labels)
+            answer_cell, expected_spam, enc.n_workers * n_labels
+        ).reshape(enc.n_workers, n_labels)
         loss = float(log_norm.sum()) / max(enc.n_answers, 1)
         return probas, loss, spam_counts, strategy_counts
 
