@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Annotated, Any, TypeVar
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Request
-from fastapi.concurrency import run_in_threadpool
 
 from labelmill.server.db.engine import Database
 from labelmill.server.errors import Unauthenticated
@@ -54,7 +56,13 @@ async def run_unit(db: Database, function: Callable[..., T], *args: Any) -> T:
     """
     if db.is_sqlite:
         return function(*args)
-    return await run_in_threadpool(function, *args)
+    return await anyio.to_thread.run_sync(function, *args, limiter=_db_threads())
+
+
+@lru_cache(maxsize=1)
+def _db_threads() -> anyio.CapacityLimiter:
+    # A few threads suffice to overlap round trips; dozens only fight over the GIL.
+    return anyio.CapacityLimiter(8)
 
 
 def _authenticate(db: Database, secret: str) -> Principal:
