@@ -160,11 +160,13 @@ class DawidSkene(BaseClassificationAggregator):
         # counts[j, l, k] = expected number of times worker j said l when the truth was k.
         n_workers, n_labels = answers_per_worker.shape[0], probas.shape[1]
         counts = np.asarray(by_answer @ probas).reshape(n_workers, n_labels, n_labels)
-        smoothed = counts + self.smoothing
+        smoothed = counts + self.smoothing if self.smoothing else counts
         totals = smoothed.sum(axis=1, keepdims=True)
-        # A true class with no mass for this worker carries no information: uniform column.
-        errors = np.full(smoothed.shape, 1.0 / n_labels)
-        np.divide(smoothed, totals, out=errors, where=totals > PROB_FLOOR)
+        errors = smoothed / np.maximum(totals, PROB_FLOOR)
+        empty = totals[:, 0, :] <= PROB_FLOOR
+        if empty.any():
+            # A true class with no mass for this worker carries no information: uniform column.
+            errors.transpose(0, 2, 1)[empty] = 1.0 / n_labels
         threshold = n_labels * n_labels if self.one_coin_below == "auto" else self.one_coin_below
         # Integer answer counts: a float sum of posteriors could land either side of the line.
         few = answers_per_worker < threshold
