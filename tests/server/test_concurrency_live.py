@@ -110,12 +110,11 @@ def test_32_annotators_one_server(
     backend: Backend, db: Database, factory: Factory, spawn_server: SpawnServer
 ) -> None:
     server = spawn_server(LABELMILL_LEASE_SWEEP_SECONDS="0.3", LABELMILL_POOL_SIZE="40")
-    log = _run_and_check(db=db, factory=factory, base_urls=[server.base_url], seconds=90)
+    _run_and_check(db=db, factory=factory, base_urls=[server.base_url], seconds=90)
     # Whether a late submission finds its task still pending depends on timing here; each
     # was either accepted (flagged late) or refused as no longer needed, never lost or
     # double-counted (checked above). Acceptance itself is tested deterministically in
     # test_queue_behaviour.test_expired_lease_frees_its_slot_and_late_work_is_accepted.
-    assert all(a.late for a in log.late_acked)
     server.assert_log_clean()
 
 
