@@ -44,25 +44,22 @@ def _allocate_ids(conn: Connection, count: int) -> list[int]:
 
 
 def insert_tasks(
-    conn: Connection, shared: dict[str, Any], rows: Sequence[dict[str, Any]]
+    conn: Connection,
+    shared: dict[str, Any],
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
 ) -> list[int]:
-    """Insert one task per item of ``rows`` (keyed by column name, all with the same keys),
-    each also carrying the ``shared`` columns, and return their ids in the same order."""
+    """Insert one task per item of ``rows`` and return their ids in the same order.
+
+    ``rows`` hold driver-ready values of ``columns`` (JSON columns as JSON text); every task
+    also gets the ``shared`` column values, which are encoded here once.
+    """
     if not rows:
         return []
-    varying = list(rows[0])
     shared_values = tuple(_encoder(conn, name)(value) for name, value in shared.items())
-    encoders = [_encoder(conn, name) for name in varying]
     ids = _allocate_ids(conn, len(rows))
-    values = [
-        (
-            task_id,
-            *shared_values,
-            *(encode(row[name]) for encode, name in zip(encoders, varying, strict=True)),
-        )
-        for task_id, row in zip(ids, rows, strict=True)
-    ]
-    names = ", ".join(["id", *shared, *varying])
+    values = [(task_id, *shared_values, *row) for task_id, row in zip(ids, rows, strict=True)]
+    names = ", ".join(["id", *shared, *columns])
     driver = conn.connection.driver_connection
     assert driver is not None
     if conn.dialect.name == "postgresql":
@@ -70,6 +67,6 @@ def insert_tasks(
             for value in values:
                 copy.write_row(value)
     else:
-        marks = ", ".join("?" * (1 + len(shared) + len(varying)))
+        marks = ", ".join("?" * (1 + len(shared) + len(columns)))
         driver.executemany(f"INSERT INTO task ({names}) VALUES ({marks})", values)
     return ids

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from sqlalchemy import Select, func, select, text, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
@@ -75,9 +76,29 @@ def _existing_unique_ids(session: Session, org_id: int, unique_ids: list[str]) -
     return found
 
 
+# Columns of a new task that differ from task to task, in the order ``_encode_row`` gives.
+_ROW_COLUMNS = ["params", "metadata", "tags", "unique_id", "priority", "is_gold", "gold_answer"]
+
+
+def _json_text(value: object, loc: tuple[str | int, ...], errors: ErrorCollector) -> str | None:
+    """``value`` as JSON text for the database. PostgreSQL cannot store NUL characters, so
+    they are refused on every database (behaviour must not depend on the backend); the
+    encoded text holds one exactly when it contains the escape ``\\u0000``."""
+    if value is None:
+        return None
+    try:
+        text_value = orjson.dumps(value).decode()
+    except orjson.JSONEncodeError as exc:
+        errors.add(loc, f"cannot be stored: {exc}")
+        return None
+    # The substring also appears for an escaped backslash followed by "u0000" in user
+    # text, so a hit is confirmed on the value itself (rare; the common case stays fast).
+    if "\\u0000" in text_value and _has_nul(value):
+        errors.add(loc, "text must not contain NUL characters")
+    return text_value
+
+
 def _has_nul(value: object) -> bool:
-    """Whether text anywhere in ``value`` holds a NUL character, which PostgreSQL cannot
-    store; refused on every database so that behaviour does not depend on the backend."""
     if isinstance(value, str):
         return "\x00" in value
     if isinstance(value, dict):
@@ -87,28 +108,35 @@ def _has_nul(value: object) -> bool:
     return False
 
 
-def _check_storable(spec: TaskCreate, index: int, errors: ErrorCollector) -> None:
-    fields = {
-        "params": spec.params,
-        "metadata": spec.metadata,
-        "tags": spec.tags,
-        "unique_id": spec.unique_id,
-        "gold_answer": spec.gold_answer,
-    }
-    for name, value in fields.items():
-        if _has_nul(value):
-            errors.add(("tasks", index, name), "text must not contain NUL characters")
+def _encode_row(
+    spec: TaskCreate,
+    params: dict[str, Any],
+    gold: dict[str, Any] | None,
+    index: int,
+    errors: ErrorCollector,
+) -> tuple[Any, ...]:
+    """The task's varying columns, ready for the driver (see ``_ROW_COLUMNS``)."""
+    if spec.unique_id is not None and "\x00" in spec.unique_id:
+        errors.add(("tasks", index, "unique_id"), "text must not contain NUL characters")
+    return (
+        _json_text(params, ("tasks", index, "params"), errors),
+        _json_text(spec.metadata, ("tasks", index, "metadata"), errors),
+        _json_text(spec.tags, ("tasks", index, "tags"), errors),
+        spec.unique_id,
+        spec.priority,
+        gold is not None,
+        _json_text(gold, ("tasks", index, "gold_answer"), errors),
+    )
 
 
 def _validate_rows(
     project: Project, specs: Sequence[TaskCreate], errors: ErrorCollector
-) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
-    """Each task's normalised params and gold answer; problems go to ``errors`` by index."""
+) -> list[tuple[Any, ...]]:
+    """Each task's encoded row (``_ROW_COLUMNS``); problems go to ``errors`` by index."""
     task_type = task_type_of(project.task_type)
-    validated: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
+    rows: list[tuple[Any, ...]] = []
     seen_unique: dict[str, int] = {}
     for index, spec in enumerate(specs):
-        _check_storable(spec, index, errors)
         params: dict[str, Any] = {}
         gold: dict[str, Any] | None = None
         try:
@@ -130,8 +158,8 @@ def _validate_rows(
                     ("tasks", index, "unique_id"),
                     f"unique_id {spec.unique_id!r} repeats task {first} of this request",
                 )
-        validated.append((params, gold))
-    return validated
+        rows.append(_encode_row(spec, params, gold, index, errors))
+    return rows
 
 
 def create_tasks(
@@ -154,29 +182,19 @@ def create_tasks(
         raise InvalidInput("tasks must not be empty")
     batch = _target_batch(session, project, batch_id)
     errors = ErrorCollector()
-    validated = _validate_rows(project, specs, errors)
+    encoded = _validate_rows(project, specs, errors)
     errors.raise_if_any(f"{len(errors.details)} problem(s) in tasks; nothing was created")
 
     unique_ids = [spec.unique_id for spec in specs if spec.unique_id is not None]
     existing = _existing_unique_ids(session, project.org_id, unique_ids) if unique_ids else {}
     result = BulkResult()
-    now = utcnow()
-    rows: list[dict[str, Any]] = []
-    for index, (spec, (params, gold)) in enumerate(zip(specs, validated, strict=True)):
+    rows: list[tuple[Any, ...]] = []
+    for index, (spec, row) in enumerate(zip(specs, encoded, strict=True)):
         if spec.unique_id is not None and spec.unique_id in existing:
             result.existing.append(ExistingTaskRef(index, spec.unique_id, existing[spec.unique_id]))
-            continue
-        rows.append(
-            {
-                "params": params,
-                "metadata": spec.metadata,
-                "tags": spec.tags,
-                "unique_id": spec.unique_id,
-                "priority": spec.priority,
-                "is_gold": gold is not None,
-                "gold_answer": gold,
-            }
-        )
+        else:
+            rows.append(row)
+    now = utcnow()
     shared = {
         "org_id": project.org_id,
         "project_id": project.id,
@@ -191,7 +209,7 @@ def create_tasks(
         "updated_at": now,
     }
     if rows:
-        result.task_ids = insert_tasks(session.connection(), shared, rows)
+        result.task_ids = insert_tasks(session.connection(), shared, _ROW_COLUMNS, rows)
         audit.record(
             session=session,
             actor=actor,
