@@ -55,11 +55,26 @@ class EncodedLabels:
 
 
 def _factorize(values: pd.Series, *, sort: bool) -> tuple[NDArray[np.intp], pd.Index]:
+    raw = values.to_numpy()
+    if raw.dtype.kind in "iu" and raw.size and bool(np.all(raw[1:] >= raw[:-1])):
+        # Integer ids already grouped in order (the usual export layout): codes are a running
+        # count of changes, with no hashing; first appearance and sorted order coincide.
+        starts = np.empty(raw.size, dtype=bool)
+        starts[0] = True
+        np.not_equal(raw[1:], raw[:-1], out=starts[1:])
+        codes = np.cumsum(starts, dtype=np.intp) - 1
+        return codes, pd.Index(raw[starts])
     try:
         codes, uniques = pd.factorize(values, sort=sort)
     except TypeError:  # labels of mixed, incomparable types: keep first-appearance order
         codes, uniques = pd.factorize(values, sort=False)
     return codes.astype(np.intp, copy=False), pd.Index(uniques)
+
+
+def _compact(codes: NDArray[np.intp], index: pd.Index) -> tuple[NDArray[np.intp], pd.Index]:
+    """Renumber ``codes`` to 0..k-1 over the values still used, keeping their order."""
+    used, new_codes = np.unique(codes, return_inverse=True)
+    return new_codes.astype(np.intp, copy=False), index[used]
 
 
 def encode(data: pd.DataFrame, *, extra_labels: Iterable[Hashable] = ()) -> EncodedLabels:
@@ -78,7 +93,10 @@ def encode(data: pd.DataFrame, *, extra_labels: Iterable[Hashable] = ()) -> Enco
     # pandas marks missing values with code -1; drop those rows only if there are any.
     keep = (task >= 0) & (worker >= 0) & (label >= 0)
     if not keep.all():
-        task, worker, label = task[keep], worker[keep], label[keep]
+        # Rare path: drop those rows, then forget ids that only occurred in them.
+        task, tasks = _compact(task[keep], tasks)
+        worker, workers = _compact(worker[keep], workers)
+        label, labels = _compact(label[keep], labels)
     extra = [x for x in dict.fromkeys(extra_labels) if x not in labels]
     if extra:
         labels = labels.append(pd.Index(extra))

@@ -13,6 +13,7 @@ from ._numeric import (
     PROB_FLOOR,
     FloatArray,
     IntArray,
+    column_sums,
     incidence,
     normalize_rows,
     softmax_rows,
@@ -183,7 +184,7 @@ class DawidSkene(BaseClassificationAggregator):
             one_coin = np.repeat(one_coin[:, :, None], n_labels, axis=2)
             one_coin[:, np.arange(n_labels), np.arange(n_labels)] = accuracy[:, None]
             errors[few] = one_coin
-        class_mass = probas.sum(axis=0) + self.prior_smoothing
+        class_mass = column_sums(probas) + self.prior_smoothing
         priors = class_mass / class_mass.sum()
         return priors, errors
 

@@ -10,7 +10,14 @@ import pandas as pd
 from scipy.special import digamma
 
 from ._encoding import EncodedLabels, encode
-from ._numeric import PROB_FLOOR, FloatArray, bincount_sum, scatter_match_scores, softmax_rows
+from ._numeric import (
+    PROB_FLOOR,
+    FloatArray,
+    bincount_sum,
+    column_sums,
+    scatter_match_scores,
+    softmax_rows,
+)
 from .base import BaseClassificationAggregator
 
 
@@ -145,7 +152,7 @@ class MACE(BaseClassificationAggregator):
             )
             start.spamming, start.strategy = self._m_step(spam_counts, strategy_counts)
             if self.learn_priors:
-                start.priors = probas.mean(axis=0)
+                start.priors = column_sums(probas) / max(enc.n_tasks, 1)
             start.history.append(loss)
             start.converged = loss - start.previous < self.tol
             start.previous = loss

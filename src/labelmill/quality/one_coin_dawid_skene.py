@@ -12,6 +12,7 @@ from ._numeric import (
     PROB_FLOOR,
     FloatArray,
     IntArray,
+    column_sums,
     normalize_rows,
     scatter_match_scores,
     softmax_rows,
@@ -107,6 +108,6 @@ class OneCoinDawidSkene(BaseClassificationAggregator):
         correct = np.bincount(worker, weights=probas[task, label], minlength=n_workers)
         skills = (correct + a) / np.maximum(answers_per_worker + a + b, PROB_FLOOR)
         skills = np.clip(skills, PROB_FLOOR, 1.0 - PROB_FLOOR)
-        mass = probas.sum(axis=0)
+        mass = column_sums(probas)
         priors = mass / max(float(mass.sum()), PROB_FLOOR)
         return skills, priors
