@@ -3,17 +3,15 @@ environment, and (for the over-HTTP commands) the real app served by uvicorn on 
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Callable, Iterator
 
 import pytest
-import uvicorn
 from click.testing import CliRunner, Result
 from fastapi import FastAPI
 
 from labelmill.cli import cli
 from tests.conftest import Backend
+from tests.live_server import serve_in_thread
 
 Invoke = Callable[..., Result]
 
@@ -38,35 +36,8 @@ def invoke(backend: Backend) -> Invoke:
     return run
 
 
-class _Server(uvicorn.Server):
-    """uvicorn that signals readiness on an event (no sleeping, no polling)."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.ready = threading.Event()
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        self.ready.set()
-
-
 @pytest.fixture
 def server_url(app: FastAPI) -> Iterator[str]:
     """The test's app, served on a loopback port the OS picks."""
-    server = _Server(
-        uvicorn.Config(app, log_config=None, ws="none", lifespan="on", access_log=False)
-    )
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        while not server.ready.wait(timeout=0.05):
-            if not thread.is_alive():
-                raise RuntimeError("the labelmill server did not start")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
+    with serve_in_thread(app) as url:
+        yield url

@@ -8,49 +8,20 @@ SDK talks real HTTP (streaming, 204s, error bodies) to the real server.
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Callable, Iterator
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from labelmill.client import Client
-
-
-class _Server(uvicorn.Server):
-    """uvicorn that signals when it is ready, so the fixture waits on an event, not a sleep."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.ready = threading.Event()
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        self.ready.set()
+from tests.live_server import serve_in_thread
 
 
 @pytest.fixture
 def base_url(app: FastAPI) -> Iterator[str]:
     """The app served on loopback for the duration of one test."""
-    config = uvicorn.Config(app, log_config=None, ws="none", lifespan="on", access_log=False)
-    server = _Server(config)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        # Startup failures end the thread without setting the event: wait on both.
-        while not server.ready.wait(timeout=0.05):
-            if not thread.is_alive():
-                raise RuntimeError("the labelmill server did not start")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
+    with serve_in_thread(app) as url:
+        yield url
 
 
 @pytest.fixture
