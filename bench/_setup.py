@@ -270,7 +270,7 @@ def make_project(
         )
     )
     batch = _check(
-        http.post(f"/api/projects/{project['id']}/batches", json={"name": "b1", "start": True})
+        http.post(f"/api/projects/{project['id']}/batches", json={"name": "b1", "start": False})
     )
     return int(project["id"]), int(batch["id"])
 
@@ -309,6 +309,9 @@ def setup_workforce(server: Server, owner_key: str, *, workers: int, tasks: int)
                     json={"batch_id": batch_id, "tasks": task_rows(start, n)},
                 )
             )
+        # Start only once filled: the background worker completes an in-progress batch that
+        # has nothing pending, including one that is still empty (reported on issue 2).
+        _check(http.post(f"/api/batches/{batch_id}/start"))
         return Setup(owner_key, project_id, batch_id, keys)
 
 

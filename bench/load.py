@@ -195,12 +195,18 @@ def run_once(
     pyspy: str | None,
     gil: bool = True,
     tune: str | None = None,
+    analyze: bool = False,
 ) -> dict[str, Any]:
     target = fresh_db(kind)
     try:
         owner = bootstrap_org(target)
         with Server(target, processes=processes, tune=tune) as server:
             setup = setup_workforce(server, owner, workers=k, tasks=tasks)
+            if analyze:  # experiment: fresh planner statistics after the bulk import
+                engine = create_engine(target.sqlalchemy_url())
+                with engine.begin() as conn:
+                    conn.execute(text("ANALYZE"))
+                engine.dispose()
             if warmup > 0:  # first requests compile statements, fill pools; not measured
                 asyncio.run(drive(server.url, setup.worker_keys, setup.project_id, warmup, 10**9))
             spy = None
@@ -262,6 +268,7 @@ def run_once(
         "loadavg_1m": [round(load0, 2), round(load1, 2)],
         "integrity": checks,
         "tune": tune,
+        "analyze": analyze,
     }
 
 
@@ -354,6 +361,11 @@ def main() -> None:
     )
     parser.add_argument("--out", help="result JSON path (default bench/results/load-<ts>.json)")
     parser.add_argument(
+        "--analyze",
+        action="store_true",
+        help="experiment: run ANALYZE after set-up (fresh planner statistics)",
+    )
+    parser.add_argument(
         "--floor",
         action="store_true",
         help="only measure GET /api/health (framework floor) at each K",
@@ -387,6 +399,7 @@ def main() -> None:
                     pyspy=spy,
                     gil=not args.pyspy_all_threads,
                     tune=args.tune,
+                    analyze=args.analyze,
                 )
                 run["repetition"] = rep
                 print(

@@ -1,9 +1,10 @@
 """Where a worker request's time goes, without HTTP: one thread, no concurrency.
 
 Calls, in this process and in sequence, exactly what the two hot routes run after FastAPI has
-parsed the request: the auth dependency (``authenticate`` in a read transaction) and the
-route functions ``routes_work.next_task`` / ``routes_work.submit`` (write transaction,
-services, SQLAlchemy, driver). SQLAlchemy cursor events count the statements and time the
+parsed the request: their units of work ``routes_work._lease_next`` / ``routes_work._submit``
+(one write transaction that authenticates the key and runs the service: services,
+SQLAlchemy, driver). ``auth`` alone (``authenticate`` in a read transaction) is timed too,
+for scale; it is part of both units. SQLAlchemy cursor events count the statements and time the
 driver + database part of each. Compare with ``bench/load.py``'s server CPU ms per request
 (the full HTTP path) to get what uvicorn + Starlette + FastAPI + pydantic add.
 
@@ -164,15 +165,15 @@ def measure(kind: str, n: int, workers: int, profile: bool = False) -> dict[str,
                 profiler.enable()
             key = keys[i % workers]
             principal = timed("auth", lambda key=key: auth(key))
-            lease = timed("next_task", lambda p=principal: routes_work.next_task(project_id, p, db))
-            if not hasattr(lease, "assignment_id"):
+            assert principal is not None
+            lease = timed("next_task", lambda key=key: routes_work._lease_next(db, key, project_id))
+            if lease is None:
                 break
-            principal = auth(key)
             body = Submission(response={"category": "cat"}, duration_ms=1000)
             timed(
                 "submit",
-                lambda lease=lease, p=principal, body=body: routes_work.submit(
-                    lease.assignment_id, body, p, db
+                lambda lease=lease, key=key, body=body: routes_work._submit(
+                    db, key, lease.assignment_id, body
                 ),
             )
         if profiler is not None:
