@@ -17,6 +17,8 @@ from labelmill.server.jobs import events
 from labelmill.server.jobs.runner import run_due_jobs, settle_batches, sweep_leases
 from labelmill.server.models import Job
 from labelmill.server.services import jobs
+from labelmill.server.services.maintenance import ANALYZE_AFTER_ROWS, ANALYZE_KIND
+from tests.conftest import Backend
 from tests.factory import Factory, WorkerHandle, auth
 from tests.live_server import serve_in_thread, wait_for
 
@@ -418,3 +420,45 @@ def test_cursor_pagination_and_filters(client: TestClient, factory: Factory) -> 
         f"/api/projects/{project.id}/tasks", params={"status": "completed"}, headers=auth(org.key)
     ).json()["data"]
     assert [t["id"] for t in done] == [project.task_ids[0]]
+
+
+def test_started_batch_without_tasks_stays_open_for_imports(
+    client: TestClient, db: Database, factory: Factory
+) -> None:
+    """A batch started before its tasks arrive is not 'finished': neither starting it nor
+    the background settling step completes it, and tasks can still be added."""
+    org = factory.org()
+    project = factory.project(org, n_tasks=0, start=False)
+    started = client.post(f"/api/batches/{project.batch_id}/start", headers=auth(org.key))
+    assert started.status_code == 200 and started.json()["status"] == "in_progress"
+    settle_batches(db)
+    batch = client.get(f"/api/batches/{project.batch_id}", headers=auth(org.key)).json()
+    assert batch["status"] == "in_progress"
+    created = client.post(
+        f"/api/projects/{project.id}/tasks",
+        json={"batch_id": project.batch_id, "tasks": [{"params": {"attachment": "x"}}]},
+        headers=auth(org.key),
+    )
+    assert created.status_code == 201, created.text
+    assert _jobs(client, org.key, "batch.completed") == []
+
+
+def test_large_import_queues_one_statistics_refresh_on_postgresql(
+    client: TestClient, db: Database, factory: Factory, backend: Backend
+) -> None:
+    org = factory.org()
+    project = factory.project(org, n_tasks=0)
+    for round_ in range(2):
+        tasks = [{"params": {"attachment": f"{round_}-{i}"}} for i in range(ANALYZE_AFTER_ROWS)]
+        created = client.post(
+            f"/api/projects/{project.id}/tasks", json={"tasks": tasks}, headers=auth(org.key)
+        )
+        assert created.status_code == 201
+    with db.read_session() as session:
+        kinds = list(session.scalars(select(Job.kind).where(Job.kind == ANALYZE_KIND)))
+    # One pending refresh at a time, and only where it helps (PostgreSQL).
+    assert kinds == ([ANALYZE_KIND] if backend.is_postgres else [])
+    assert run_due_jobs(db) >= (1 if backend.is_postgres else 0)
+    with db.read_session() as session:
+        statuses = list(session.scalars(select(Job.status).where(Job.kind == ANALYZE_KIND)))
+    assert statuses == (["done"] if backend.is_postgres else [])

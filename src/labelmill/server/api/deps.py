@@ -19,7 +19,8 @@ from labelmill.server.services.auth import Principal, authenticate
 T = TypeVar("T")
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
+    # async: a sync dependency would cost a hop to the threadpool on every request.
     db: Database = request.app.state.db
     return db
 
@@ -74,7 +75,7 @@ async def get_principal(request: Request, db: DbDep) -> Principal:
     return await run_unit(db, _authenticate, db, _presented_key(request))
 
 
-def get_secret(request: Request) -> str:
+async def get_secret(request: Request) -> str:
     """The presented key, for routes that authenticate inside their own unit of work."""
     return _presented_key(request)
 

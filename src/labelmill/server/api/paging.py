@@ -14,7 +14,7 @@ from labelmill.server.services.pagination import Cursor, decode_cursor
 M = TypeVar("M", bound=BaseModel)
 
 
-def cursor_params(
+async def cursor_params(
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
     limit: Annotated[int, Query(description="page size, 1..1000")] = 100,
 ) -> Cursor:

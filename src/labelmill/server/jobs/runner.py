@@ -12,7 +12,7 @@ import time
 
 from labelmill.server.db.base import utcnow
 from labelmill.server.db.engine import Database
-from labelmill.server.jobs import events
+from labelmill.server.jobs import events, maintenance
 from labelmill.server.services import batches, jobs, queue
 
 log = logging.getLogger(__name__)
@@ -28,8 +28,15 @@ def settle_batches(db: Database) -> int:
         return batches.settle_finished_batches(session=session)
 
 
+def register_handlers() -> None:
+    """Register the built-in job handlers (idempotent)."""
+    events.register()
+    maintenance.register()
+
+
 def run_due_jobs(db: Database, limit: int = 100) -> int:
     """Run due jobs until none is due (or ``limit``). Returns how many ran."""
+    register_handlers()
     backoff = jobs.Backoff(
         base_seconds=db.settings.job_backoff_base_seconds,
         max_seconds=db.settings.job_backoff_max_seconds,
@@ -45,7 +52,7 @@ class BackgroundWorker:
         self.db = db
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        events.register()
+        register_handlers()
 
     def tick(self) -> None:
         sweep_leases(self.db)

@@ -89,7 +89,7 @@ def start_batch(*, session: Session, batch: Batch, actor: Principal | None) -> B
         object_type="batch",
         object_id=batch.id,
     )
-    # A batch started with nothing left to do is complete at once.
+    # A batch started with all its tasks already finished (canceled) is complete at once.
     settle_batch(session=session, batch_id=batch.id)
     return batch
 
@@ -103,6 +103,12 @@ def counts(*, session: Session, batch: Batch) -> dict[str, int]:
     result = {"pending": 0, "completed": 0, "canceled": 0, "error": 0}
     result.update({status: int(n) for status, n in rows})
     return result
+
+
+def _has_regular_tasks(session: Session, batch_id: int) -> bool:
+    return bool(
+        session.scalar(select(exists().where(Task.batch_id == batch_id, Task.is_gold.is_(False))))
+    )
 
 
 def _has_open_tasks(session: Session, *conditions: object) -> bool:
@@ -135,7 +141,10 @@ def settle_batch(*, session: Session, batch_id: int) -> None:
     batch = session.scalar(select(Batch).where(Batch.id == batch_id).with_for_update())
     if batch is None or batch.status != "in_progress":
         return
-    if _has_open_tasks(session, Task.batch_id == batch.id):
+    # A batch with no work yet (just started, tasks still to come) is not finished.
+    if _has_open_tasks(session, Task.batch_id == batch.id) or not _has_regular_tasks(
+        session, batch.id
+    ):
         return
     batch.status = "completed"
     batch.completed_at = utcnow()
@@ -156,12 +165,14 @@ def settle_batch(*, session: Session, batch_id: int) -> None:
 
 
 def settle_finished_batches(*, session: Session) -> int:
-    """Complete every in-progress batch with nothing pending. Returns how many were seen."""
+    """Complete every in-progress batch that has work and nothing pending. Returns how
+    many were seen."""
     pending = exists().where(
         Task.batch_id == Batch.id, Task.status == "pending", Task.is_gold.is_(False)
     )
+    has_work = exists().where(Task.batch_id == Batch.id, Task.is_gold.is_(False))
     batch_ids = list(
-        session.scalars(select(Batch.id).where(Batch.status == "in_progress", ~pending))
+        session.scalars(select(Batch.id).where(Batch.status == "in_progress", has_work, ~pending))
     )
     for batch_id in batch_ids:
         settle_batch(session=session, batch_id=batch_id)

@@ -21,7 +21,7 @@ from labelmill.server.errors import (
     PayloadTooLarge,
 )
 from labelmill.server.models import Annotation, Batch, Project, Task
-from labelmill.server.services import audit, batches
+from labelmill.server.services import audit, batches, maintenance
 from labelmill.server.services.auth import Principal
 from labelmill.server.services.bulk_insert import insert_tasks
 from labelmill.server.services.pagination import Cursor, page_of
@@ -210,6 +210,7 @@ def create_tasks(
     }
     if rows:
         result.task_ids = insert_tasks(session.connection(), shared, _ROW_COLUMNS, rows)
+        maintenance.request_analyze(session=session, rows_added=len(rows))
         audit.record(
             session=session,
             actor=actor,
