@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 
-from fastapi import APIRouter, Response
+import orjson
+from fastapi import APIRouter, Request, Response
 
 from labelmill.schemas import (
     Heartbeat,
@@ -14,7 +15,7 @@ from labelmill.schemas import (
     SubmissionResult,
     WorkerProject,
 )
-from labelmill.server.api.deps import DbDep, PrincipalDep, SecretDep, run_unit
+from labelmill.server.api.deps import DbDep, PrincipalDep, presented_key
 from labelmill.server.db.base import utcnow
 from labelmill.server.db.engine import Database
 from labelmill.server.policies import require_worker
@@ -43,19 +44,17 @@ def work_projects(principal: PrincipalDep, db: DbDep) -> Page[WorkerProject]:
         )
 
 
-def _lease_next(db: Database, secret: str, project_id: int) -> queue.Lease | None:
-    # Authentication shares the unit of work: one connection and one transaction per call.
-    with db.write_session() as session:
-        worker_id = require_worker(authenticate(session=session, secret=secret))
-        project = queue.work_project(session=session, project_id=project_id, worker_id=worker_id)
-        return queue.next_task(
-            session=session,
-            project=project,
-            worker_id=worker_id,
-            now=utcnow(),
-            rng=_rng,
-            lock_rows=db.is_postgres,
-        )
+# The two routes every annotator calls in a loop are lean on purpose: they read the database
+# and key straight from the request (no dependency solving) and return pre-encoded JSON (no
+# second validation of the response); the OpenAPI schema is still declared. Their unit of
+# work runs on the event loop on both databases: it never awaits, so each process holds at
+# most one open transaction and processes cannot deadlock on one another; on PostgreSQL,
+# concurrency comes from server processes (``serve --processes``), which measured 210
+# annotations/s at K = 32 against 158 with transactions in a thread pool (GIL contention).
+
+
+def _json(payload: dict[str, object]) -> Response:
+    return Response(orjson.dumps(payload), media_type="application/json")
 
 
 @router.post(
@@ -63,11 +62,33 @@ def _lease_next(db: Database, secret: str, project_id: int) -> queue.Lease | Non
     response_model=LeasedTask,
     responses={204: {"description": "no task is available now"}},
 )
-async def next_task(project_id: int, secret: SecretDep, db: DbDep) -> LeasedTask | Response:
-    lease = await run_unit(db, _lease_next, db, secret, project_id)
+async def next_task(project_id: int, request: Request) -> Response:
+    db: Database = request.app.state.db
+    secret = presented_key(request)
+    with db.write_session() as session:
+        # Authentication shares the unit of work: one connection, one transaction.
+        worker_id = require_worker(authenticate(session=session, secret=secret))
+        project = queue.work_project(session=session, project_id=project_id, worker_id=worker_id)
+        lease = queue.next_task(
+            session=session,
+            project=project,
+            worker_id=worker_id,
+            now=utcnow(),
+            rng=_rng,
+            lock_rows=db.is_postgres,
+        )
     if lease is None:
         return Response(status_code=204)
-    return LeasedTask.model_validate(lease)
+    return _json(
+        {
+            "assignment_id": lease.assignment_id,
+            "task_id": lease.task_id,
+            "project_id": lease.project_id,
+            "task_type": lease.task_type,
+            "data": lease.data,
+            "expires_at": lease.expires_at.isoformat(),
+        }
+    )
 
 
 @router.post("/assignments/{assignment_id}/heartbeat")
@@ -88,12 +109,13 @@ def skip(assignment_id: int, principal: PrincipalDep, db: DbDep) -> Response:
     return Response(status_code=204)
 
 
-def _submit(
-    db: Database, secret: str, assignment_id: int, body: Submission
-) -> submissions.Submitted:
+@router.post("/assignments/{assignment_id}/submit", response_model=SubmissionResult)
+async def submit(assignment_id: int, body: Submission, request: Request) -> Response:
+    db: Database = request.app.state.db
+    secret = presented_key(request)
     with db.write_session() as session:
         worker_id = require_worker(authenticate(session=session, secret=secret))
-        return submissions.submit(
+        result = submissions.submit(
             session=session,
             assignment_id=assignment_id,
             worker_id=worker_id,
@@ -101,13 +123,6 @@ def _submit(
             duration_ms=body.duration_ms,
             now=utcnow(),
         )
-
-
-@router.post("/assignments/{assignment_id}/submit")
-async def submit(
-    assignment_id: int, body: Submission, secret: SecretDep, db: DbDep
-) -> SubmissionResult:
-    result = await run_unit(db, _submit, db, secret, assignment_id, body)
-    return SubmissionResult(
-        annotation_id=result.annotation_id, task_id=result.task_id, late=result.late
+    return _json(
+        {"annotation_id": result.annotation_id, "task_id": result.task_id, "late": result.late}
     )
