@@ -53,6 +53,36 @@ def work_projects(principal: PrincipalDep, db: DbDep) -> Page[WorkerProject]:
 # annotations/s at K = 32 against 158 with transactions in a thread pool (GIL contention).
 
 
+def _lease_next(db: Database, secret: str, project_id: int) -> queue.Lease | None:
+    with db.write_session() as session:
+        # Authentication shares the unit of work: one connection, one transaction.
+        worker_id = require_worker(authenticate(session=session, secret=secret))
+        project = queue.work_project(session=session, project_id=project_id, worker_id=worker_id)
+        return queue.next_task(
+            session=session,
+            project=project,
+            worker_id=worker_id,
+            now=utcnow(),
+            rng=_rng,
+            lock_rows=db.is_postgres,
+        )
+
+
+def _submit(
+    db: Database, secret: str, assignment_id: int, body: Submission
+) -> submissions.Submitted:
+    with db.write_session() as session:
+        worker_id = require_worker(authenticate(session=session, secret=secret))
+        return submissions.submit(
+            session=session,
+            assignment_id=assignment_id,
+            worker_id=worker_id,
+            response=body.response,
+            duration_ms=body.duration_ms,
+            now=utcnow(),
+        )
+
+
 def _json(payload: dict[str, object]) -> Response:
     return Response(orjson.dumps(payload), media_type="application/json")
 
@@ -63,20 +93,7 @@ def _json(payload: dict[str, object]) -> Response:
     responses={204: {"description": "no task is available now"}},
 )
 async def next_task(project_id: int, request: Request) -> Response:
-    db: Database = request.app.state.db
-    secret = presented_key(request)
-    with db.write_session() as session:
-        # Authentication shares the unit of work: one connection, one transaction.
-        worker_id = require_worker(authenticate(session=session, secret=secret))
-        project = queue.work_project(session=session, project_id=project_id, worker_id=worker_id)
-        lease = queue.next_task(
-            session=session,
-            project=project,
-            worker_id=worker_id,
-            now=utcnow(),
-            rng=_rng,
-            lock_rows=db.is_postgres,
-        )
+    lease = _lease_next(request.app.state.db, presented_key(request), project_id)
     if lease is None:
         return Response(status_code=204)
     return _json(
@@ -111,18 +128,7 @@ def skip(assignment_id: int, principal: PrincipalDep, db: DbDep) -> Response:
 
 @router.post("/assignments/{assignment_id}/submit", response_model=SubmissionResult)
 async def submit(assignment_id: int, body: Submission, request: Request) -> Response:
-    db: Database = request.app.state.db
-    secret = presented_key(request)
-    with db.write_session() as session:
-        worker_id = require_worker(authenticate(session=session, secret=secret))
-        result = submissions.submit(
-            session=session,
-            assignment_id=assignment_id,
-            worker_id=worker_id,
-            response=body.response,
-            duration_ms=body.duration_ms,
-            now=utcnow(),
-        )
+    result = _submit(request.app.state.db, presented_key(request), assignment_id, body)
     return _json(
         {"annotation_id": result.annotation_id, "task_id": result.task_id, "late": result.late}
     )

@@ -8,15 +8,21 @@ saw next-task at 93 ms instead of 5). Imports therefore queue an ``ANALYZE``, ru
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from labelmill.server.db.base import utcnow
 from labelmill.server.models import Job
 from labelmill.server.services import jobs
 
 ANALYZE_KIND = "db.analyze_tasks"
 # Imports smaller than this change the statistics too little to matter.
 ANALYZE_AFTER_ROWS = 5_000
+# An import arrives as many requests of 10,000: wait for the burst to end so it is analysed
+# once, not once per request while the import is still running.
+ANALYZE_DELAY = timedelta(seconds=10)
 
 
 def request_analyze(*, session: Session, rows_added: int) -> None:
@@ -27,4 +33,7 @@ def request_analyze(*, session: Session, rows_added: int) -> None:
         select(exists().where(Job.kind == ANALYZE_KIND, Job.status == "pending"))
     )
     if not already:
-        jobs.enqueue(session=session, kind=ANALYZE_KIND, org_id=None, payload={}, max_attempts=3)
+        job = jobs.enqueue(
+            session=session, kind=ANALYZE_KIND, org_id=None, payload={}, max_attempts=3
+        )
+        job.run_after = utcnow() + ANALYZE_DELAY
