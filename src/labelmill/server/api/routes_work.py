@@ -57,10 +57,9 @@ def _lease_next(db: Database, secret: str, project_id: int) -> queue.Lease | Non
     with db.write_session() as session:
         # Authentication shares the unit of work: one connection, one transaction.
         worker_id = require_worker(authenticate(session=session, secret=secret))
-        project = queue.work_project(session=session, project_id=project_id, worker_id=worker_id)
         return queue.next_task(
             session=session,
-            project=project,
+            project_id=project_id,
             worker_id=worker_id,
             now=utcnow(),
             rng=_rng,

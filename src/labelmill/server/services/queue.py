@@ -62,24 +62,44 @@ class Lease:
     expires_at: datetime
 
 
-_WORK_PROJECT = select(_project.c.task_type, _project.c.gold_rate, _project.c.lease_seconds).where(
-    _project.c.id == bindparam("project_id"),
-    exists().where(
-        cast(Table, ProjectStaffing.__table__).c.project_id == _project.c.id,
-        cast(Table, PoolMember.__table__).c.pool_id
-        == cast(Table, ProjectStaffing.__table__).c.pool_id,
-        cast(Table, PoolMember.__table__).c.user_id == bindparam("worker_id"),
-        cast(Table, PoolMember.__table__).c.is_annotator.is_(True),
-    ),
-)
+_staffing = cast(Table, ProjectStaffing.__table__)
+_member = cast(Table, PoolMember.__table__)
+_user = cast(Table, User.__table__)
 
 
-def work_project(*, session: Session, project_id: int, worker_id: int) -> WorkProject:
+def _work_project_statement(lock_worker: bool) -> Any:
+    """The project's queue settings, found only if the worker is an annotator in a pool
+    staffing it. With ``lock_worker`` (PostgreSQL) the worker's row is locked in the same
+    round trip, so concurrent requests of one worker (double click, client retry) take
+    turns and the later one finds the earlier one's lease. KEY SHARE does not block inserts
+    that reference the user; SQLite's BEGIN IMMEDIATE already serialises them."""
+    staffed = exists().where(
+        _staffing.c.project_id == _project.c.id,
+        _member.c.pool_id == _staffing.c.pool_id,
+        _member.c.user_id == _user.c.id,
+        _member.c.is_annotator.is_(True),
+    )
+    query = (
+        select(_project.c.task_type, _project.c.gold_rate, _project.c.lease_seconds)
+        .select_from(_user.join(_project, _project.c.id == bindparam("q_project")))
+        .where(_user.c.id == bindparam("q_worker"), staffed)
+    )
+    if lock_worker:
+        query = query.with_for_update(key_share=True, of=_user)
+    return query
+
+
+_WORK_PROJECT = {lock: _work_project_statement(lock) for lock in (False, True)}
+
+
+def work_project(
+    *, session: Session, project_id: int, worker_id: int, lock_worker: bool = False
+) -> WorkProject:
     """The project, if the worker is an annotator in a pool staffing it; otherwise it does
     not exist as far as this worker can tell (404)."""
     row = (
         session.connection()
-        .execute(_WORK_PROJECT, {"project_id": project_id, "worker_id": worker_id})
+        .execute(_WORK_PROJECT[lock_worker], {"q_project": project_id, "q_worker": worker_id})
         .first()
     )
     if row is None:
@@ -87,16 +107,17 @@ def work_project(*, session: Session, project_id: int, worker_id: int) -> WorkPr
     return WorkProject(project_id, row[0], float(row[1]), int(row[2]))
 
 
-def _candidate_statement(gold: bool, lock: bool) -> Any:
+def _candidate_select(gold: bool, lock: bool) -> Any:
+    """The id of the best eligible task for the worker (``project_id``, ``worker_id``)."""
     open_batches = select(cast(Table, Batch.__table__).c.id).where(
-        cast(Table, Batch.__table__).c.project_id == bindparam("project_id"),
+        cast(Table, Batch.__table__).c.project_id == bindparam("q_project"),
         cast(Table, Batch.__table__).c.status == "in_progress",
     )
     already_seen = exists().where(
-        _assignment.c.task_id == _task.c.id, _assignment.c.worker_id == bindparam("worker_id")
+        _assignment.c.task_id == _task.c.id, _assignment.c.worker_id == bindparam("q_worker")
     )
     conditions = [
-        _task.c.project_id == bindparam("project_id"),
+        _task.c.project_id == bindparam("q_project"),
         _task.c.is_gold.is_(gold),
         _task.c.status == "pending",
         _task.c.batch_id.in_(open_batches.scalar_subquery()),
@@ -105,8 +126,8 @@ def _candidate_statement(gold: bool, lock: bool) -> Any:
     if not gold:
         # Gold tasks are answered by every worker once; regular tasks have slots.
         conditions.append(_task.c.open_leases + _task.c.n_annotations < _task.c.label_target)
-    query = (
-        select(_task.c.id, _task.c.params, _task.c.project_version)
+    candidate = (
+        select(_task.c.id)
         .where(and_(*conditions))
         .order_by(
             _task.c.priority.desc(),
@@ -117,18 +138,35 @@ def _candidate_statement(gold: bool, lock: bool) -> Any:
         .limit(1)
     )
     if lock:
-        query = query.with_for_update(skip_locked=True, of=_task)
-    return query
+        candidate = candidate.with_for_update(skip_locked=True, of=_task)
+    return candidate
 
 
-_CANDIDATES = {(g, lk): _candidate_statement(g, lk) for g in (False, True) for lk in (False, True)}
+def _take_slot_statement(gold: bool, lock: bool) -> Any:
+    """Pick and take the slot in one round trip: the classic queue statement
+    ``UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED) RETURNING …``."""
+    return (
+        update(_task)
+        .where(_task.c.id == _candidate_select(gold, lock).scalar_subquery())
+        .values(open_leases=_task.c.open_leases + 1)
+        .returning(_task.c.id, _task.c.params, _task.c.project_version)
+    )
+
+
+_TAKE_SLOT = {(g, lk): _take_slot_statement(g, lk) for g in (False, True) for lk in (False, True)}
+_REGULAR_WORK = _candidate_select(gold=False, lock=False)
+
+
+def _has_regular_work(conn: Connection, keys: dict[str, int]) -> bool:
+    return conn.execute(_REGULAR_WORK, keys).first() is not None
+
 
 _LIVE_LEASE = (
     select(_assignment.c.id, _task.c.id, _task.c.params, _task.c.project_version)
     .join_from(_assignment, _task, _task.c.id == _assignment.c.task_id)
     .where(
-        _assignment.c.worker_id == bindparam("worker_id"),
-        _assignment.c.project_id == bindparam("project_id"),
+        _assignment.c.worker_id == bindparam("q_worker"),
+        _assignment.c.project_id == bindparam("q_project"),
         _assignment.c.status == "leased",
         _assignment.c.expires_at > _now,
     )
@@ -140,18 +178,10 @@ _RENEW = (
     .values(expires_at=bindparam("new_expiry", type_=UtcDateTime()))
 )
 _INSERT_LEASE = _assignment.insert().returning(_assignment.c.id)
-_TAKE_SLOT = (
-    update(_task).where(_task.c.id == bindparam("t_id")).values(open_leases=_task.c.open_leases + 1)
-)
 _FREE_SLOT = (
     update(_task)
     .where(_task.c.id == bindparam("t_id"))
     .values(open_leases=_task.c.open_leases - bindparam("n_freed"))
-)
-_LOCK_WORKER = (
-    select(cast(Table, User.__table__).c.id)
-    .where(cast(Table, User.__table__).c.id == bindparam("worker_id"))
-    .with_for_update(key_share=True)
 )
 
 
@@ -178,26 +208,27 @@ def _lease(
 def next_task(
     *,
     session: Session,
-    project: WorkProject,
+    project_id: int,
     worker_id: int,
     now: datetime,
     rng: random.Random,
     lock_rows: bool,
 ) -> Lease | None:
-    """Lease the best eligible task to ``worker_id``, or return None.
+    """Lease the best eligible task to ``worker_id``, or return None; ``NotFound`` if the
+    worker is not staffed on the project.
 
     A worker who already holds a live lease in the project gets that lease back, renewed
-    (a reloaded page must not burn a second slot).
+    (a reloaded page must not burn a second slot). The live lease is looked up in its own
+    statement after the worker's row is locked: on PostgreSQL a statement that waited for
+    the lock still reads from the snapshot taken before it, and would miss the lease a
+    concurrent request of the same worker just committed.
     """
+    project = work_project(
+        session=session, project_id=project_id, worker_id=worker_id, lock_worker=lock_rows
+    )
     conn = session.connection()
     expires_at = now + timedelta(seconds=project.lease_seconds)
-    keys = {"project_id": project.id, "worker_id": worker_id}
-    if lock_rows:
-        # Concurrent requests of one worker (double click, client retry) take turns here,
-        # so the later one finds the earlier one's lease instead of leasing a second task.
-        # KEY SHARE does not block inserts referencing the user. (SQLite's BEGIN IMMEDIATE
-        # already serialises them.)
-        conn.execute(_LOCK_WORKER, keys)
+    keys = {"q_project": project.id, "q_worker": worker_id}
     held = conn.execute(_LIVE_LEASE, {**keys, "now": now}).first()
     if held is not None:
         conn.execute(_RENEW, {"a_id": held[0], "new_expiry": expires_at})
@@ -224,7 +255,6 @@ def next_task(
         # The unique (task, worker) constraint refused a second lease of one task to one
         # worker (invariant 1). The transaction is rolled back by the caller's unit of work.
         raise Conflict("a concurrent request of this worker leased the same task") from None
-    conn.execute(_TAKE_SLOT, {"t_id": row[0]})
     return _lease(conn, project, row, assignment_id, expires_at)
 
 
@@ -235,14 +265,17 @@ def _pick(
     rng: random.Random,
     lock_rows: bool,
 ) -> Any:
-    """Choose regular or gold work: gold at the project's rate, and only while regular work
-    remains, so a worker is never left answering gold alone."""
-    want_gold = project.gold_rate > 0 and rng.random() < project.gold_rate
-    regular = conn.execute(_CANDIDATES[(False, lock_rows)], keys).first()
-    if regular is None or not want_gold:
-        return regular
-    gold = conn.execute(_CANDIDATES[(True, lock_rows)], keys).first()
-    return gold if gold is not None else regular
+    """Take a slot of regular or gold work: gold at the project's rate, and only while
+    regular work remains, so a worker is never left answering gold alone."""
+    if project.gold_rate > 0 and rng.random() < project.gold_rate:
+        gold = conn.execute(_TAKE_SLOT[(True, lock_rows)], keys).first()
+        if gold is not None:
+            if _has_regular_work(conn, keys):
+                return gold
+            # No regular work left: give the gold slot back (same transaction) and stop.
+            conn.execute(_FREE_SLOT, {"t_id": gold[0], "n_freed": 1})
+            return None
+    return conn.execute(_TAKE_SLOT[(False, lock_rows)], keys).first()
 
 
 _ASSIGNMENT_OWNER = select(
