@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
@@ -33,7 +34,7 @@ from labelmill.cli.task_files import (
     read_rows,
 )
 from labelmill.client import MAX_TASKS_PER_REQUEST, ApiError, Client, ExportFormat, ExportStatus
-from labelmill.schemas import ProjectRead, TaskCreate
+from labelmill.schemas import ProjectRead, TaskBulkResult, TaskCreate
 from labelmill.tasktypes import ParamsError, TaskType, get_task_type
 
 _MAX_REPORTED = 20
@@ -166,18 +167,38 @@ def import_tasks(
             )
         started = time.perf_counter()
         created = existing = 0
-        with progress_bar("{task.fields[tasks]} tasks", unit="bytes") as progress:
+        with (
+            progress_bar("{task.fields[tasks]} tasks", unit="bytes") as progress,
+            ThreadPoolExecutor(max_workers=1) as sender,
+        ):
             sending = progress.add_task("importing", total=size or None, tasks=0)
-            for chunk in _chunks(_rows_or_fail(file, fmt, column_map), chunk_size):
+
+            def send(chunk: list[Row]) -> TaskBulkResult:
+                return client.tasks.create_many(
+                    project_id, [row.task for row in chunk], batch_id, chunk_size=chunk_size
+                )
+
+            def settle(in_flight: tuple[Future[TaskBulkResult], list[Row]]) -> None:
+                nonlocal created, existing
+                future, chunk = in_flight
                 try:
-                    result = client.tasks.create_many(
-                        project_id, [row.task for row in chunk], batch_id, chunk_size=chunk_size
-                    )
+                    result = future.result()
                 except ApiError as exc:
                     raise RemoteError(_chunk_failure(exc, chunk, created)) from exc
                 created += result.created
                 existing += len(result.existing)
                 progress.update(sending, completed=chunk[-1].end_offset, tasks=created + existing)
+
+            # One request in flight while the next chunk is read and parsed: the server
+            # stores chunk N while this process prepares chunk N + 1. Requests still go
+            # one at a time and in order, so a rejected chunk stops the import as before.
+            in_flight: tuple[Future[TaskBulkResult], list[Row]] | None = None
+            for chunk in _chunks(_rows_or_fail(file, fmt, column_map), chunk_size):
+                if in_flight is not None:
+                    settle(in_flight)
+                in_flight = (sender.submit(send, chunk), chunk)
+            if in_flight is not None:
+                settle(in_flight)
         elapsed = time.perf_counter() - started
     rate = (created + existing) / elapsed if elapsed > 0 else 0.0
     click.echo(
