@@ -30,17 +30,8 @@ _HANDLERS: dict[str, JobHandler] = {}
 _CLAIM_SECONDS = 300
 
 
-def handler(kind: str) -> Callable[[JobHandler], JobHandler]:
-    """Register the function that runs jobs of ``kind``."""
-
-    def register(function: JobHandler) -> JobHandler:
-        _HANDLERS[kind] = function
-        return function
-
-    return register
-
-
 def register_handler(kind: str, function: JobHandler) -> None:
+    """Register the function that runs jobs of ``kind``."""
     _HANDLERS[kind] = function
 
 

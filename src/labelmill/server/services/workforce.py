@@ -241,22 +241,6 @@ def remove_staffing(
     )
 
 
-def is_staffed(*, session: Session, project_id: int, user_id: int) -> bool:
-    """Whether the user is an annotator in a pool that staffs the project."""
-    return bool(
-        session.scalar(
-            select(
-                exists().where(
-                    ProjectStaffing.project_id == project_id,
-                    PoolMember.pool_id == ProjectStaffing.pool_id,
-                    PoolMember.user_id == user_id,
-                    PoolMember.is_annotator.is_(True),
-                )
-            )
-        )
-    )
-
-
 def staffed_projects(*, session: Session, user_id: int) -> list[Project]:
     query = (
         select(Project)
