@@ -76,9 +76,8 @@ def claim_next(db: Database) -> Job | None:
             )
             .order_by(Job.run_after, Job.id)
             .limit(1)
+            .with_for_update(skip_locked=True)  # nothing is rendered on SQLite
         )
-        if db.is_postgres:
-            query = query.with_for_update(skip_locked=True)
         job = session.scalar(query)
         if job is None:
             return None

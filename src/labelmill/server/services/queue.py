@@ -67,39 +67,36 @@ _member = cast(Table, PoolMember.__table__)
 _user = cast(Table, User.__table__)
 
 
-def _work_project_statement(lock_worker: bool) -> Any:
+def _work_project_statement() -> Any:
     """The project's queue settings, found only if the worker is an annotator in a pool
-    staffing it. With ``lock_worker`` (PostgreSQL) the worker's row is locked in the same
-    round trip, so concurrent requests of one worker (double click, client retry) take
-    turns and the later one finds the earlier one's lease. KEY SHARE does not block inserts
-    that reference the user; SQLite's BEGIN IMMEDIATE already serialises them."""
+    staffing it. The worker's row is locked in the same round trip (PostgreSQL), so
+    concurrent requests of one worker (double click, client retry) take turns and the later
+    one finds the earlier one's lease. KEY SHARE does not block inserts that reference the
+    user. SQLAlchemy renders no locking clause on SQLite, whose BEGIN IMMEDIATE already
+    serialises writers."""
     staffed = exists().where(
         _staffing.c.project_id == _project.c.id,
         _member.c.pool_id == _staffing.c.pool_id,
         _member.c.user_id == _user.c.id,
         _member.c.is_annotator.is_(True),
     )
-    query = (
+    return (
         select(_project.c.task_type, _project.c.gold_rate, _project.c.lease_seconds)
         .select_from(_user.join(_project, _project.c.id == bindparam("q_project")))
         .where(_user.c.id == bindparam("q_worker"), staffed)
+        .with_for_update(key_share=True, of=_user)
     )
-    if lock_worker:
-        query = query.with_for_update(key_share=True, of=_user)
-    return query
 
 
-_WORK_PROJECT = {lock: _work_project_statement(lock) for lock in (False, True)}
+_WORK_PROJECT = _work_project_statement()
 
 
-def work_project(
-    *, session: Session, project_id: int, worker_id: int, lock_worker: bool = False
-) -> WorkProject:
+def work_project(*, session: Session, project_id: int, worker_id: int) -> WorkProject:
     """The project, if the worker is an annotator in a pool staffing it; otherwise it does
     not exist as far as this worker can tell (404)."""
     row = (
         session.connection()
-        .execute(_WORK_PROJECT[lock_worker], {"q_project": project_id, "q_worker": worker_id})
+        .execute(_WORK_PROJECT, {"q_project": project_id, "q_worker": worker_id})
         .first()
     )
     if row is None:
@@ -107,7 +104,7 @@ def work_project(
     return WorkProject(project_id, row[0], float(row[1]), int(row[2]))
 
 
-def _candidate_select(gold: bool, lock: bool) -> Any:
+def _candidate_select(gold: bool) -> Any:
     """The id of the best eligible task for the worker (``project_id``, ``worker_id``)."""
     open_batches = select(cast(Table, Batch.__table__).c.id).where(
         cast(Table, Batch.__table__).c.project_id == bindparam("q_project"),
@@ -137,24 +134,24 @@ def _candidate_select(gold: bool, lock: bool) -> Any:
         )
         .limit(1)
     )
-    if lock:
-        candidate = candidate.with_for_update(skip_locked=True, of=_task)
-    return candidate
+    # Rows other transactions are leasing are skipped, not waited for (PostgreSQL; nothing
+    # is rendered on SQLite, where the write lock is database-wide).
+    return candidate.with_for_update(skip_locked=True, of=_task)
 
 
-def _take_slot_statement(gold: bool, lock: bool) -> Any:
+def _take_slot_statement(gold: bool) -> Any:
     """Pick and take the slot in one round trip: the classic queue statement
     ``UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED) RETURNING …``."""
     return (
         update(_task)
-        .where(_task.c.id == _candidate_select(gold, lock).scalar_subquery())
+        .where(_task.c.id == _candidate_select(gold).scalar_subquery())
         .values(open_leases=_task.c.open_leases + 1)
         .returning(_task.c.id, _task.c.params, _task.c.project_version)
     )
 
 
-_TAKE_SLOT = {(g, lk): _take_slot_statement(g, lk) for g in (False, True) for lk in (False, True)}
-_REGULAR_WORK = _candidate_select(gold=False, lock=False)
+_TAKE_SLOT = {gold: _take_slot_statement(gold) for gold in (False, True)}
+_REGULAR_WORK = _candidate_select(gold=False)
 
 
 def _has_regular_work(conn: Connection, keys: dict[str, int]) -> bool:
@@ -212,7 +209,6 @@ def next_task(
     worker_id: int,
     now: datetime,
     rng: random.Random,
-    lock_rows: bool,
 ) -> Lease | None:
     """Lease the best eligible task to ``worker_id``, or return None; ``NotFound`` if the
     worker is not staffed on the project.
@@ -223,9 +219,7 @@ def next_task(
     the lock still reads from the snapshot taken before it, and would miss the lease a
     concurrent request of the same worker just committed.
     """
-    project = work_project(
-        session=session, project_id=project_id, worker_id=worker_id, lock_worker=lock_rows
-    )
+    project = work_project(session=session, project_id=project_id, worker_id=worker_id)
     conn = session.connection()
     expires_at = now + timedelta(seconds=project.lease_seconds)
     keys = {"q_project": project.id, "q_worker": worker_id}
@@ -234,9 +228,9 @@ def next_task(
         conn.execute(_RENEW, {"a_id": held[0], "new_expiry": expires_at})
         return _lease(conn, project, held[1:], held[0], expires_at)
 
-    row = _pick(conn, project, keys, rng, lock_rows)
+    row = _pick(conn, project, keys, rng)
     if row is None and expire_leases(session=session, now=now, project_id=project.id):
-        row = _pick(conn, project, keys, rng, lock_rows)
+        row = _pick(conn, project, keys, rng)
     if row is None:
         return None
     try:
@@ -263,19 +257,18 @@ def _pick(
     project: WorkProject,
     keys: dict[str, int],
     rng: random.Random,
-    lock_rows: bool,
 ) -> Any:
     """Take a slot of regular or gold work: gold at the project's rate, and only while
     regular work remains, so a worker is never left answering gold alone."""
     if project.gold_rate > 0 and rng.random() < project.gold_rate:
-        gold = conn.execute(_TAKE_SLOT[(True, lock_rows)], keys).first()
+        gold = conn.execute(_TAKE_SLOT[True], keys).first()
         if gold is not None:
             if _has_regular_work(conn, keys):
                 return gold
             # No regular work left: give the gold slot back (same transaction) and stop.
             conn.execute(_FREE_SLOT, {"t_id": gold[0], "n_freed": 1})
             return None
-    return conn.execute(_TAKE_SLOT[(False, lock_rows)], keys).first()
+    return conn.execute(_TAKE_SLOT[False], keys).first()
 
 
 _ASSIGNMENT_OWNER = select(

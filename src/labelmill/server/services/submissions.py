@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from labelmill.server.db.base import UtcDateTime
@@ -148,7 +148,7 @@ def submit(
 
 
 def _settle_answer(
-    conn: Any,
+    conn: Connection,
     task_id: int,
     task_type: TaskType,
     max_labels: int,
