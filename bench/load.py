@@ -32,11 +32,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _lean_http import LeanConnection  # noqa: E402
 from _setup import (  # noqa: E402
     CATEGORIES,
     RESULTS,
@@ -100,14 +102,66 @@ async def annotator(
                 stats.errors[f"submit:{r.status_code}"] += 1
 
 
+async def lean_annotator(
+    url: str, key: str, project_id: int, stop_at: float, max_count: int, stats: Stats, seed: int
+) -> None:
+    """The same loop as ``annotator`` on the lean client (``_lean_http``)."""
+    rng = random.Random(seed)
+    parts = urlsplit(url)
+    conn = LeanConnection(parts.hostname or "127.0.0.1", parts.port or 80, f"Bearer {key}")
+    next_path = f"/api/work/projects/{project_id}/next"
+    done = 0
+    try:
+        while time.perf_counter() < stop_at and done < max_count:
+            t0 = time.perf_counter()
+            try:
+                status, payload = await conn.post(next_path)
+            except ConnectionError as exc:
+                stats.errors[f"next:{type(exc).__name__}"] += 1
+                continue
+            stats.next_ms.append((time.perf_counter() - t0) * 1000)
+            if status == 204:
+                stats.empty += 1
+                await asyncio.sleep(0.05)
+                continue
+            if status != 200:
+                stats.errors[f"next:{status}"] += 1
+                continue
+            stats.leased += 1
+            assignment = json.loads(payload)["assignment_id"]
+            body = json.dumps(
+                {"response": {"category": rng.choice(CATEGORIES)}, "duration_ms": 1000}
+            ).encode()
+            t0 = time.perf_counter()
+            try:
+                status, _ = await conn.post(f"/api/work/assignments/{assignment}/submit", body)
+            except ConnectionError as exc:
+                stats.errors[f"submit:{type(exc).__name__}"] += 1
+                continue
+            stats.submit_ms.append((time.perf_counter() - t0) * 1000)
+            if status == 200:
+                stats.submitted += 1
+                done += 1
+            else:
+                stats.errors[f"submit:{status}"] += 1
+    finally:
+        await conn.close()
+
+
 async def drive(
-    url: str, keys: list[str], project_id: int, duration: float, max_count: int
+    url: str,
+    keys: list[str],
+    project_id: int,
+    duration: float,
+    max_count: int,
+    client: str = "lean",
 ) -> tuple[Stats, float]:
     stats = Stats()
     start = time.perf_counter()
     stop_at = start + duration
+    loop = lean_annotator if client == "lean" else annotator
     await asyncio.gather(
-        *(annotator(url, k, project_id, stop_at, max_count, stats, i) for i, k in enumerate(keys))
+        *(loop(url, k, project_id, stop_at, max_count, stats, i) for i, k in enumerate(keys))
     )
     return stats, time.perf_counter() - start
 
@@ -196,6 +250,7 @@ def run_once(
     gil: bool = True,
     tune: str | None = None,
     analyze: bool = False,
+    client: str = "lean",
 ) -> dict[str, Any]:
     target = fresh_db(kind)
     try:
@@ -208,7 +263,9 @@ def run_once(
                     conn.execute(text("ANALYZE"))
                 engine.dispose()
             if warmup > 0:  # first requests compile statements, fill pools; not measured
-                asyncio.run(drive(server.url, setup.worker_keys, setup.project_id, warmup, 10**9))
+                asyncio.run(
+                    drive(server.url, setup.worker_keys, setup.project_id, warmup, 10**9, client)
+                )
             spy = None
             if pyspy:
                 spy = subprocess.Popen(
@@ -234,7 +291,7 @@ def run_once(
             load0 = os.getloadavg()[0]
             server_cpu0, client_cpu0 = server.cpu_seconds(), time.process_time()
             stats, wall = asyncio.run(
-                drive(server.url, setup.worker_keys, setup.project_id, duration, max_count)
+                drive(server.url, setup.worker_keys, setup.project_id, duration, max_count, client)
             )
             server_cpu = server.cpu_seconds() - server_cpu0
             client_cpu = time.process_time() - client_cpu0
@@ -269,6 +326,7 @@ def run_once(
         "integrity": checks,
         "tune": tune,
         "analyze": analyze,
+        "client": client,
     }
 
 
@@ -338,6 +396,12 @@ def main() -> None:
         help="server processes to try on PostgreSQL (SQLite always uses 1)",
     )
     parser.add_argument("--ks", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument(
+        "--client",
+        choices=["lean", "httpx"],
+        default="lean",
+        help="load generator's HTTP client (lean: bench/_lean_http.py, ~5x less CPU)",
+    )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per run")
     parser.add_argument("--warmup", type=float, default=1.0)
@@ -371,6 +435,10 @@ def main() -> None:
         help="only measure GET /api/health (framework floor) at each K",
     )
     args = parser.parse_args()
+    if args.client == "lean":
+        import uvloop  # comes with uvicorn[standard]; a cheaper event loop for the client
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     if args.floor:
         for k in args.ks:
             print(json.dumps(floor_once(k, args.duration, args.tune)), flush=True)
@@ -400,6 +468,7 @@ def main() -> None:
                     gil=not args.pyspy_all_threads,
                     tune=args.tune,
                     analyze=args.analyze,
+                    client=args.client,
                 )
                 run["repetition"] = rep
                 print(

@@ -1,12 +1,14 @@
 """Where a worker request's time goes, without HTTP: one thread, no concurrency.
 
 Calls, in this process and in sequence, exactly what the two hot routes run after FastAPI has
-parsed the request: their units of work ``routes_work._lease_next`` / ``routes_work._submit``
+parsed the request: their units of work ``services.work.lease_next`` / ``services.work.submit``
 (one write transaction that authenticates the key and runs the service: services,
 SQLAlchemy, driver). ``auth`` alone (``authenticate`` in a read transaction) is timed too,
 for scale; it is part of both units. SQLAlchemy cursor events count the statements and time the
-driver + database part of each. Compare with ``bench/load.py``'s server CPU ms per request
-(the full HTTP path) to get what uvicorn + Starlette + FastAPI + pydantic add.
+driver + database part of each (on PostgreSQL the work loop's own calls go to the driver
+directly, so only statements made through SQLAlchemy are counted there). Compare with
+``bench/load.py``'s server CPU ms per request (the full HTTP path) to get what uvicorn +
+Starlette + FastAPI + pydantic add.
 
     python bench/request_anatomy.py --db both --n 600
 """
@@ -18,6 +20,7 @@ import cProfile
 import json
 import os
 import pstats
+import random
 import statistics
 import sys
 import time
@@ -31,9 +34,9 @@ from _setup import RESULTS, bootstrap_org, fresh_db, machine_info  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
 from labelmill.schemas import BatchCreate, ProjectCreate, Submission, TaskCreate  # noqa: E402
-from labelmill.server.api import routes_work  # noqa: E402
+from labelmill.server.db.base import utcnow  # noqa: E402
 from labelmill.server.db.engine import make_database  # noqa: E402
-from labelmill.server.services import batches, projects, tasks, workforce  # noqa: E402
+from labelmill.server.services import batches, projects, tasks, work, workforce  # noqa: E402
 from labelmill.server.services.auth import CLI_ADMIN, authenticate  # noqa: E402
 from labelmill.server.settings import Settings  # noqa: E402
 
@@ -159,6 +162,7 @@ def measure(kind: str, n: int, workers: int, profile: bool = False) -> dict[str,
             with db.read_session() as session:
                 return authenticate(session=session, secret=key)
 
+        rng = random.Random(0)
         profiler = cProfile.Profile() if profile else None
         for i in range(n):
             if profiler is not None and i == min(50, n // 10):
@@ -166,14 +170,24 @@ def measure(kind: str, n: int, workers: int, profile: bool = False) -> dict[str,
             key = keys[i % workers]
             principal = timed("auth", lambda key=key: auth(key))
             assert principal is not None
-            lease = timed("next_task", lambda key=key: routes_work._lease_next(db, key, project_id))
+            lease = timed(
+                "next_task",
+                lambda key=key: work.lease_next(
+                    db, secret=key, project_id=project_id, now=utcnow(), rng=rng
+                ),
+            )
             if lease is None:
                 break
             body = Submission(response={"category": "cat"}, duration_ms=1000)
             timed(
                 "submit",
-                lambda lease=lease, key=key, body=body: routes_work._submit(
-                    db, key, lease.assignment_id, body
+                lambda lease=lease, key=key, body=body: work.submit(
+                    db,
+                    secret=key,
+                    assignment_id=lease.assignment_id,
+                    response=body.response,
+                    duration_ms=body.duration_ms,
+                    now=utcnow(),
                 ),
             )
         if profiler is not None:

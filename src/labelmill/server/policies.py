@@ -40,8 +40,11 @@ def require(principal: Principal, permission: Permission) -> None:
         raise Forbidden(f"role {principal.role!r} may not {permission.value} here")
 
 
+NOT_A_PERSON = "only a person's key can take and submit tasks"
+
+
 def require_worker(principal: Principal) -> int:
     """The caller's user id; only a key that belongs to a person can work on tasks."""
     if principal.user_id is None:
-        raise Forbidden("only a person's key can take and submit tasks")
+        raise Forbidden(NOT_A_PERSON)
     return principal.user_id

@@ -91,6 +91,17 @@ class Database:
         with gate, self._write() as session, session.begin():
             yield session
 
+    @contextmanager
+    def driver_connection(self) -> Iterator[Any]:
+        """A pooled connection's own driver connection (psycopg on PostgreSQL), for the hot
+        path that calls the database's work-loop functions directly. The caller leaves it
+        idle; a failed transaction is rolled back when it returns to the pool."""
+        proxied = self.engine.raw_connection()
+        try:
+            yield proxied.driver_connection
+        finally:
+            proxied.close()
+
     def dispose(self) -> None:
         self.engine.dispose()
 

@@ -88,17 +88,21 @@ _AUTHENTICATE = (
 )
 
 
+UNKNOWN_KEY = "unknown or revoked API key"
+NO_LONGER_A_MEMBER = "this key's user is no longer a member of its organization"
+
+
 def authenticate(*, session: Session, secret: str) -> Principal:
     row = session.connection().execute(_AUTHENTICATE, {"key_hash": hash_key(secret)}).first()
     if row is None:
-        raise Unauthenticated("unknown or revoked API key")
+        raise Unauthenticated(UNKNOWN_KEY)
     key_id, org_id, user_id, key_role, is_test, is_admin, member_role = row
     role = key_role
     if user_id is not None and org_id is not None:
         # A member's key acts with the member's current role; removing the member
         # disables the key.
         if member_role is None:
-            raise Unauthenticated("this key's user is no longer a member of its organization")
+            raise Unauthenticated(NO_LONGER_A_MEMBER)
         role = member_role
     return Principal(
         key_id=key_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, select
@@ -182,13 +183,23 @@ _VERSION_PARAMS = select(cast(Table, ProjectVersion.__table__).c.params).where(
 
 
 def version_params(conn: Connection, *, project_id: int, version: int) -> dict[str, Any]:
-    """The params a task was created under. Versions never change once written, so they are
-    cached per process."""
+    """The params a task was created under."""
+    return cached_version_params(
+        project_id,
+        version,
+        lambda: conn.execute(
+            _VERSION_PARAMS, {"project_id": project_id, "version": version}
+        ).scalar(),
+    )
+
+
+def cached_version_params(project_id: int, version: int, load: Callable[[], Any]) -> dict[str, Any]:
+    """``load()``'s answer, cached per process: versions never change once written."""
     key = (project_id, version)
     cached = _VERSION_CACHE.get(key)
     if cached is not None:
         return cached
-    params = conn.execute(_VERSION_PARAMS, {"project_id": project_id, "version": version}).scalar()
+    params = load()
     if params is None:
         raise NotFound("Project version", f"{project_id}/{version}")
     params = dict(params)

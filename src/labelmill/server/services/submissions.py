@@ -5,11 +5,12 @@ Like the queue, this runs on every annotation: statements are built once at impo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from labelmill.server.db.base import UtcDateTime
@@ -75,6 +76,87 @@ def _validated(
         ) from None
 
 
+@dataclass(frozen=True, slots=True)
+class TaskState:
+    """What a submission needs of its locked task row and its assignment."""
+
+    task_id: int
+    project_id: int
+    task_status: str
+    is_gold: bool
+    open_leases: int
+    n_annotations: int
+    label_target: int
+    max_labels: int
+    params: Any
+    gold_answer: Any
+    assignment_status: str
+    assignment_expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What to write for one submission: the clean response, the annotation's flags and the
+    task's new counters (``values``, named as the UPDATE's bind parameters)."""
+
+    response: dict[str, Any]
+    late: bool
+    gold_correct: bool | None
+    values: dict[str, Any]
+    finished: bool
+
+
+def plan_submission(
+    *,
+    state: TaskState,
+    assignment_id: int,
+    task_type: TaskType,
+    project_params: Any,
+    raw_response: dict[str, Any],
+    earlier_responses: Callable[[], list[dict[str, Any]]],
+    now: datetime,
+) -> Plan:
+    """The rules of a submission, the same on every database; the caller has locked the
+    task row and reads/writes in one transaction.
+
+    A submission on an expired lease is accepted while the task is pending: the work was
+    done and is paid. If the slot it held was meanwhile given to someone else, the task's
+    label target grows by one so that leases + annotations never exceed it (invariant 2).
+    ``earlier_responses`` (in submission order) is called only when this answer may settle
+    the task.
+    """
+    if state.assignment_status in ("submitted", "skipped"):
+        raise Conflict(f"assignment {assignment_id} is already {state.assignment_status}")
+    if state.task_status != "pending":
+        raise Conflict(
+            f"task {state.task_id} is {state.task_status}; the submission was not needed"
+        )
+    clean = _validated(task_type, raw_response, project_params, state.params)
+    late = state.assignment_status == "expired" or state.assignment_expires_at <= now
+    open_leases = state.open_leases - (1 if state.assignment_status == "leased" else 0)
+    label_target = state.label_target
+    if not state.is_gold and open_leases + state.n_annotations + 1 > label_target:
+        label_target += 1
+    gold_correct = None
+    if state.is_gold:
+        gold_correct = task_type.answer_key(clean) == task_type.answer_key(state.gold_answer)
+    values: dict[str, Any] = {
+        "t_id": state.task_id,
+        "new_open_leases": open_leases,
+        "new_n_annotations": state.n_annotations + 1,
+        "new_label_target": label_target,
+        "new_updated_at": now,
+        "new_confidence": None,
+        "new_response": None,
+        "new_completed_at": None,
+    }
+    finished = False
+    if not state.is_gold and values["new_n_annotations"] >= label_target:
+        responses = [*earlier_responses(), clean]
+        finished = _settle_answer(responses, task_type, state.max_labels, values, now)
+    return Plan(clean, late, gold_correct, values, finished)
+
+
 def submit(
     *,
     session: Session,
@@ -84,36 +166,36 @@ def submit(
     duration_ms: int | None,
     now: datetime,
 ) -> Submitted:
-    """Record the worker's answer.
-
-    A submission on an expired lease is accepted while the task is pending: the work was
-    done and is paid. If the slot it held was meanwhile given to someone else, the task's
-    label target grows by one so that leases + annotations never exceed it (invariant 2).
-    """
+    """Record the worker's answer (see ``plan_submission`` for the rules)."""
     task_id, project_id = get_own_assignment(
         session=session, assignment_id=assignment_id, worker_id=worker_id
     )
     task = lock_task_row(session, task_id)
     status, expires_at = assignment_state(session, assignment_id)
-    if status in ("submitted", "skipped"):
-        raise Conflict(f"assignment {assignment_id} is already {status}")
-    if task.status != "pending":
-        raise Conflict(f"task {task_id} is {task.status}; the submission was not needed")
-
     conn = session.connection()
-    task_type = task_type_of(task.task_type)
-    project_params = version_params(conn, project_id=project_id, version=task.project_version)
-    clean = _validated(task_type, response, project_params, task.params)
-
-    late = status == "expired" or expires_at <= now
-    open_leases = task.open_leases - (1 if status == "leased" else 0)
-    label_target = task.label_target
-    if not task.is_gold and open_leases + task.n_annotations + 1 > label_target:
-        label_target += 1
-    gold_correct = None
-    if task.is_gold:
-        gold_correct = task_type.answer_key(clean) == task_type.answer_key(task.gold_answer)
-
+    state = TaskState(
+        task_id=task_id,
+        project_id=project_id,
+        task_status=task.status,
+        is_gold=task.is_gold,
+        open_leases=task.open_leases,
+        n_annotations=task.n_annotations,
+        label_target=task.label_target,
+        max_labels=task.max_labels,
+        params=task.params,
+        gold_answer=task.gold_answer,
+        assignment_status=status,
+        assignment_expires_at=expires_at,
+    )
+    plan = plan_submission(
+        state=state,
+        assignment_id=assignment_id,
+        task_type=task_type_of(task.task_type),
+        project_params=version_params(conn, project_id=project_id, version=task.project_version),
+        raw_response=response,
+        earlier_responses=lambda: list(conn.execute(_RESPONSES, {"t_id": task_id}).scalars()),
+        now=now,
+    )
     annotation_id = conn.execute(
         _INSERT_ANNOTATION,
         {
@@ -122,41 +204,28 @@ def submit(
             "assignment_id": assignment_id,
             "worker_id": worker_id,
             "source": "human",
-            "response": clean,
+            "response": plan.response,
             "duration_ms": duration_ms,
-            "gold_correct": gold_correct,
-            "late": late,
+            "gold_correct": plan.gold_correct,
+            "late": plan.late,
             "created_at": now,
         },
     ).scalar_one()
     conn.execute(_MARK_SUBMITTED, {"a_id": assignment_id, "ended": now})
-    values: dict[str, Any] = {
-        "t_id": task_id,
-        "new_open_leases": open_leases,
-        "new_n_annotations": task.n_annotations + 1,
-        "new_label_target": label_target,
-        "new_updated_at": now,
-        "new_confidence": None,
-    }
-    finished = False
-    if not task.is_gold and values["new_n_annotations"] >= label_target:
-        finished = _settle_answer(conn, task_id, task_type, task.max_labels, values, now)
-    conn.execute(_UPDATE_COMPLETED if finished else _UPDATE_COUNTS, values)
-    if finished:
+    conn.execute(_UPDATE_COMPLETED if plan.finished else _UPDATE_COUNTS, plan.values)
+    if plan.finished:
         batches.settle_batch(session=session, batch_id=task.batch_id)
-    return Submitted(annotation_id=annotation_id, task_id=task_id, late=late)
+    return Submitted(annotation_id=annotation_id, task_id=task_id, late=plan.late)
 
 
 def _settle_answer(
-    conn: Connection,
-    task_id: int,
+    responses: list[dict[str, Any]],
     task_type: TaskType,
     max_labels: int,
     values: dict[str, Any],
     now: datetime,
 ) -> bool:
     """Fill ``values`` with the completion (or a raised target). Returns whether done."""
-    responses = list(conn.execute(_RESPONSES, {"t_id": task_id}).scalars())
     keys = [task_type.answer_key(r) for r in responses]
     decision = majority_decision(
         responses, keys, at_max_labels=values["new_label_target"] >= max_labels
