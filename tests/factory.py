@@ -70,6 +70,14 @@ class Factory:
             )
             return minted.secret
 
+    def pool(self, org: OrgHandle, name: str | None = None) -> int:
+        """Another pool of ``org`` (staffing nothing until told)."""
+        with self.db.write_session() as session:
+            pool = workforce.create_pool(
+                session=session, org_id=org.id, name=name or f"pool-{self._next()}", actor=CLI_ADMIN
+            )
+            return pool.id
+
     def worker(self, org: OrgHandle, pool_id: int | None = None) -> WorkerHandle:
         with self.db.write_session() as session:
             pool = workforce.get_own_pool(

@@ -1,0 +1,169 @@
+"""The work loop's refusals and decisions through the API, on both databases.
+
+On PostgreSQL the two hot calls run through the database functions of migration 0002
+(``services/work_pg.py``), on SQLite through ``queue.py``/``submissions.py``: these tests hold
+both to the same answers, messages included.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from labelmill.server.db.engine import Database
+from labelmill.server.services import tenancy
+from tests.factory import Factory, OrgHandle, WorkerHandle, auth
+
+
+def _next(client: TestClient, project_id: int, key: str) -> Any:
+    return client.post(f"/api/work/projects/{project_id}/next", headers=auth(key))
+
+
+def _submit(client: TestClient, assignment_id: int, key: str, category: str = "cat") -> Any:
+    return client.post(
+        f"/api/work/assignments/{assignment_id}/submit",
+        json={"response": {"category": category}},
+        headers=auth(key),
+    )
+
+
+def _task(client: TestClient, org: OrgHandle, task_id: int) -> dict[str, Any]:
+    response = client.get(f"/api/tasks/{task_id}", headers=auth(org.key))
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def _message(response: Any) -> str:
+    return str(response.json()["error"]["message"])
+
+
+def test_callers_who_may_not_work_are_refused_with_the_same_answers(
+    client: TestClient, db: Database, factory: Factory
+) -> None:
+    org = factory.org()
+    project = factory.project(org, n_tasks=2)
+    worker = factory.worker(org)
+    lease = _next(client, project.id, worker.key)
+    assert lease.status_code == 200, lease.text
+    assignment_id = lease.json()["assignment_id"]
+
+    for response in (
+        _next(client, project.id, "lm_live_not-a-key"),
+        _submit(client, assignment_id, "lm_live_not-a-key"),
+    ):
+        assert response.status_code == 401
+        assert _message(response) == "unknown or revoked API key"
+
+    for response in (_next(client, project.id, org.key), _submit(client, assignment_id, org.key)):
+        assert response.status_code == 403
+        assert _message(response) == "only a person's key can take and submit tasks"
+
+    # A worker of another organization, and one of this organization outside the staffed
+    # pool: the project and the assignment do not exist for them.
+    other_org = factory.org()
+    stranger = factory.worker(other_org)
+    unstaffed = factory.worker(org, pool_id=factory.pool(org))
+    for outsider in (stranger, unstaffed):
+        refused = _next(client, project.id, outsider.key)
+        assert refused.status_code == 404, refused.text
+        assert "Project" in _message(refused)
+        foreign = _submit(client, assignment_id, outsider.key)
+        assert foreign.status_code == 404, foreign.text
+        assert "Assignment" in _message(foreign)
+    for missing_id in (0, -1, 2**63 - 1, 2**63):
+        assert _next(client, missing_id, worker.key).status_code in (404, 422)
+        assert _submit(client, missing_id, worker.key).status_code in (404, 422)
+
+    # A revoked key stops working at once, in the middle of a lease.
+    with db.write_session() as session:
+        tenancy.revoke_key(session=session, prefix=worker.key[:12])
+    for response in (
+        _next(client, project.id, worker.key),
+        _submit(client, assignment_id, worker.key),
+    ):
+        assert response.status_code == 401
+    # Nothing was written by any refusal: the lease is still the only one, unsubmitted.
+    task = _task(client, org, lease.json()["task_id"])
+    assert (task["n_annotations"], task["status"]) == (0, "pending")
+
+
+def test_asking_again_returns_the_same_lease_renewed(client: TestClient, factory: Factory) -> None:
+    org = factory.org()
+    project = factory.project(org, n_tasks=3, lease_seconds=60)
+    worker = factory.worker(org)
+    first = _next(client, project.id, worker.key).json()
+    again = _next(client, project.id, worker.key).json()
+    assert again["assignment_id"] == first["assignment_id"]
+    assert again["task_id"] == first["task_id"]
+    assert again["data"] == first["data"]
+    assert datetime.fromisoformat(again["expires_at"]) >= datetime.fromisoformat(
+        first["expires_at"]
+    )
+    # Only one slot was taken.
+    task = _task(client, org, first["task_id"])
+    assert task["n_annotations"] == 0
+    assert _submit(client, first["assignment_id"], worker.key).status_code == 200
+    assert _submit(client, first["assignment_id"], worker.key).status_code == 409
+
+
+def _answer_all(
+    client: TestClient, project_id: int, workers: list[WorkerHandle], answers: list[str]
+) -> int:
+    task_id = None
+    for worker, answer in zip(workers, answers, strict=True):
+        lease = _next(client, project_id, worker.key)
+        assert lease.status_code == 200, lease.text
+        task_id = lease.json()["task_id"]
+        done = _submit(client, lease.json()["assignment_id"], worker.key, answer)
+        assert done.status_code == 200, done.text
+    assert task_id is not None
+    return int(task_id)
+
+
+def test_a_tie_asks_for_one_more_label_and_max_labels_ends_it(
+    client: TestClient, factory: Factory
+) -> None:
+    org = factory.org()
+    workers = [factory.worker(org) for _ in range(4)]
+
+    tie_then_winner = factory.project(org, n_tasks=1, min_labels=2, max_labels=4)
+    task_id = _answer_all(client, tie_then_winner.id, workers[:2], ["cat", "dog"])
+    task = _task(client, org, task_id)
+    assert (task["status"], task["label_target"], task["confidence"]) == ("pending", 3, 0.5)
+    _answer_all(client, tie_then_winner.id, workers[2:3], ["dog"])
+    task = _task(client, org, task_id)
+    assert (task["status"], task["response"]) == ("completed", {"category": "dog"})
+    assert (task["n_annotations"], task["label_target"]) == (3, 3)
+    assert abs(task["confidence"] - 2 / 3) < 1e-9
+
+    # At max_labels a tie is settled by the answer reached first.
+    capped = factory.project(org, n_tasks=1, min_labels=2, max_labels=2)
+    task_id = _answer_all(client, capped.id, workers[:2], ["bird", "cat"])
+    task = _task(client, org, task_id)
+    assert (task["status"], task["response"], task["n_annotations"]) == (
+        "completed",
+        {"category": "bird"},
+        2,
+    )
+    # Submitting to a completed task is refused and changes nothing.
+    spare = _next(client, capped.id, workers[2].key)
+    assert spare.status_code == 204
+
+
+def test_an_invalid_answer_is_refused_naming_the_field_and_keeps_the_lease(
+    client: TestClient, factory: Factory
+) -> None:
+    org = factory.org()
+    project = factory.project(org, n_tasks=1)
+    worker = factory.worker(org)
+    lease = _next(client, project.id, worker.key).json()
+    bad = _submit(client, lease["assignment_id"], worker.key, "unicorn")
+    assert bad.status_code == 422
+    assert bad.json()["error"]["details"][0]["loc"][0] == "response"
+    task = _task(client, org, lease["task_id"])
+    assert task["n_annotations"] == 0
+    good = _submit(client, lease["assignment_id"], worker.key, "cat")
+    assert good.status_code == 200, good.text
+    assert _task(client, org, lease["task_id"])["status"] == "completed"
