@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from labelmill.server.errors import (
@@ -92,6 +92,16 @@ async def _unstorable(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _concurrent_change(_request: Request, exc: Exception) -> JSONResponse:
+    # A uniqueness or reference rule refused a write that the service's own checks let
+    # through because a concurrent request changed the same thing first (e.g. two batches of
+    # one name created at once). The unit of work was rolled back; the client may retry.
+    log.info("database refused a concurrent write: %s", str(exc).splitlines()[0])
+    return error_response(
+        409, "conflict", "a concurrent request changed the same data first; nothing was written"
+    )
+
+
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
     return error_response(500, "internal", "internal server error")
@@ -103,4 +113,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DataError, _unstorable)
     app.add_exception_handler(OverflowError, _unstorable)
+    app.add_exception_handler(IntegrityError, _concurrent_change)
     app.add_exception_handler(Exception, _unexpected)

@@ -47,11 +47,24 @@ def create_batch(
     return batch
 
 
-def default_batch(*, session: Session, project: Project) -> Batch:
-    """The project's default batch, created (already in progress) on first use."""
-    batch = session.scalar(
-        select(Batch).where(Batch.project_id == project.id, Batch.name == DEFAULT_BATCH)
+def _find_default(session: Session, project_id: int) -> Batch | None:
+    return session.scalar(
+        select(Batch).where(Batch.project_id == project_id, Batch.name == DEFAULT_BATCH)
     )
+
+
+def default_batch(*, session: Session, project: Project) -> Batch:
+    """The project's default batch, created (already in progress) on first use.
+
+    Two imports may both be first: the project row is locked before creating, so the second
+    waits and then finds the first one's batch (a new statement sees what committed).
+    """
+    batch = _find_default(session, project.id)
+    if batch is None:
+        session.execute(
+            select(Project.id).where(Project.id == project.id).with_for_update(key_share=True)
+        )
+        batch = _find_default(session, project.id)
     if batch is None:
         batch = create_batch(
             session=session,
