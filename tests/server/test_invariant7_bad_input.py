@@ -220,6 +220,32 @@ def test_one_bad_row_among_many_imports_nothing_and_names_each_row(
     assert row_counts(db) == before
 
 
+def test_a_bad_last_row_stops_an_import_even_after_the_good_rows_were_sent(
+    client: TestClient, db: Database, factory: Factory
+) -> None:
+    """Rows go to the database while later ones are still being checked; a bad row at the
+    very end (also one whose unique_id already exists) must still undo everything."""
+    org = factory.org()
+    project = factory.project(org)
+    url = f"/api/projects/{project.id}/tasks"
+    first = [{"params": {"attachment": f"item {i}"}, "unique_id": f"u{i}"} for i in range(10)]
+    assert client.post(url, json={"tasks": first}, headers=auth(org.key)).status_code == 201
+    before = row_counts(db)
+    for bad_index, unique_id in ((2999, "new-last"), (2999, "u5")):
+        tasks: list[dict[str, Any]] = [
+            {"params": {"attachment": f"more {i}"}, "unique_id": f"m{i}"} for i in range(3000)
+        ]
+        tasks[bad_index] = {"params": {"attachment": ["not", "text"]}, "unique_id": unique_id}
+        response = client.post(url, json={"tasks": tasks}, headers=auth(org.key))
+        error = assert_error_body(response, 422, "invalid_input")
+        assert {d["loc"][1] for d in error["details"]} == {bad_index}, error["details"]
+        assert row_counts(db) == before
+    # The same rows without the bad one go in whole.
+    tasks = [{"params": {"attachment": f"more {i}"}, "unique_id": f"m{i}"} for i in range(2999)]
+    created = client.post(url, json={"tasks": tasks}, headers=auth(org.key))
+    assert created.status_code == 201 and created.json()["created"] == 2999
+
+
 def test_more_than_10000_tasks_is_413_and_10000_is_fine(
     client: TestClient, db: Database, factory: Factory
 ) -> None:

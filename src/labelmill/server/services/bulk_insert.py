@@ -10,7 +10,7 @@ writer can take them — and rows go in with the driver's ``executemany`` (SQLit
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, cast
 
 import orjson
@@ -47,26 +47,32 @@ def insert_tasks(
     conn: Connection,
     shared: dict[str, Any],
     columns: Sequence[str],
-    rows: Sequence[tuple[Any, ...]],
+    rows: Iterable[tuple[Any, ...]],
+    *,
+    count: int,
 ) -> list[int]:
-    """Insert one task per item of ``rows`` and return their ids in the same order.
+    """Insert the ``count`` tasks of ``rows`` and return their ids in the same order.
 
     ``rows`` hold driver-ready values of ``columns`` (JSON columns as JSON text); every task
-    also gets the ``shared`` column values, which are encoded here once.
+    also gets the ``shared`` column values, which are encoded here once. ``rows`` is consumed
+    while the database takes them (PostgreSQL): an exception it raises aborts the insert.
     """
-    if not rows:
-        return []
     shared_values = tuple(_encoder(conn, name)(value) for name, value in shared.items())
-    ids = _allocate_ids(conn, len(rows))
-    values = [(task_id, *shared_values, *row) for task_id, row in zip(ids, rows, strict=True)]
+    ids = _allocate_ids(conn, count)
     names = ", ".join(["id", *shared, *columns])
     driver = conn.connection.driver_connection
     assert driver is not None
+    written = 0
     if conn.dialect.name == "postgresql":
         with driver.cursor() as cursor, cursor.copy(f"COPY task ({names}) FROM STDIN") as copy:
-            for value in values:
-                copy.write_row(value)
+            for row in rows:
+                copy.write_row((ids[written], *shared_values, *row))
+                written += 1
     else:
+        values = [(ids[i], *shared_values, *row) for i, row in enumerate(rows)]
+        written = len(values)
         marks = ", ".join("?" * (1 + len(shared) + len(columns)))
         driver.executemany(f"INSERT INTO task ({names}) VALUES ({marks})", values)
+    if written != count:
+        raise ValueError(f"{count} task rows were announced but {written} were given")
     return ids

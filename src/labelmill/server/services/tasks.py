@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +26,7 @@ from labelmill.server.services.auth import Principal
 from labelmill.server.services.bulk_insert import insert_tasks
 from labelmill.server.services.pagination import Cursor, page_of
 from labelmill.server.services.projects import task_type_of
-from labelmill.tasktypes import ParamsError
+from labelmill.tasktypes import ParamsError, TaskType
 
 _LOOKUP_CHUNK = 500
 
@@ -129,37 +129,44 @@ def _encode_row(
     )
 
 
-def _validate_rows(
-    project: Project, specs: Sequence[TaskCreate], errors: ErrorCollector
-) -> list[tuple[Any, ...]]:
-    """Each task's encoded row (``_ROW_COLUMNS``); problems go to ``errors`` by index."""
-    task_type = task_type_of(project.task_type)
-    rows: list[tuple[Any, ...]] = []
-    seen_unique: dict[str, int] = {}
+def _validated_row(
+    task_type: TaskType,
+    project: Project,
+    spec: TaskCreate,
+    index: int,
+    errors: ErrorCollector,
+) -> tuple[Any, ...]:
+    """The task's encoded row (``_ROW_COLUMNS``); problems go to ``errors`` by index."""
+    params: dict[str, Any] = {}
+    gold: dict[str, Any] | None = None
+    try:
+        params = task_type.validate_task_params(spec.params, project.params)
+    except ParamsError as exc:
+        for loc, msg in exc.problems:
+            errors.add(("tasks", index, "params", *loc), msg)
+    else:
+        if spec.gold_answer is not None:
+            try:
+                gold = task_type.validate_response(spec.gold_answer, project.params, params)
+            except ParamsError as exc:
+                for loc, msg in exc.problems:
+                    errors.add(("tasks", index, "gold_answer", *loc), msg)
+    return _encode_row(spec, params, gold, index, errors)
+
+
+def _repeated_unique_ids(specs: Sequence[TaskCreate], errors: ErrorCollector) -> list[str]:
+    """The request's unique ids; a repeat within the request is an error at its index."""
+    seen: dict[str, int] = {}
     for index, spec in enumerate(specs):
-        params: dict[str, Any] = {}
-        gold: dict[str, Any] | None = None
-        try:
-            params = task_type.validate_task_params(spec.params, project.params)
-        except ParamsError as exc:
-            for loc, msg in exc.problems:
-                errors.add(("tasks", index, "params", *loc), msg)
-        else:
-            if spec.gold_answer is not None:
-                try:
-                    gold = task_type.validate_response(spec.gold_answer, project.params, params)
-                except ParamsError as exc:
-                    for loc, msg in exc.problems:
-                        errors.add(("tasks", index, "gold_answer", *loc), msg)
-        if spec.unique_id is not None:
-            first = seen_unique.setdefault(spec.unique_id, index)
-            if first != index:
-                errors.add(
-                    ("tasks", index, "unique_id"),
-                    f"unique_id {spec.unique_id!r} repeats task {first} of this request",
-                )
-        rows.append(_encode_row(spec, params, gold, index, errors))
-    return rows
+        if spec.unique_id is None:
+            continue
+        first = seen.setdefault(spec.unique_id, index)
+        if first != index:
+            errors.add(
+                ("tasks", index, "unique_id"),
+                f"unique_id {spec.unique_id!r} repeats task {first} of this request",
+            )
+    return list(seen)
 
 
 def create_tasks(
@@ -175,6 +182,11 @@ def create_tasks(
 
     A task whose ``unique_id`` already exists in the organization is not created again; it
     is reported in ``existing`` so a client can safely retry an import.
+
+    Rows are validated as they are handed to the database: on PostgreSQL the server stores
+    rows (``COPY``) while the next ones are validated, on the other core. A bad row stops
+    the writing, validation still runs to the end to name every bad index, and the error
+    then aborts the statement and the transaction, so nothing is created.
     """
     if len(specs) > max_tasks:
         raise PayloadTooLarge(f"at most {max_tasks} tasks per request, got {len(specs)}")
@@ -182,18 +194,32 @@ def create_tasks(
         raise InvalidInput("tasks must not be empty")
     batch = _target_batch(session, project, batch_id)
     errors = ErrorCollector()
-    encoded = _validate_rows(project, specs, errors)
-    errors.raise_if_any(f"{len(errors.details)} problem(s) in tasks; nothing was created")
-
-    unique_ids = [spec.unique_id for spec in specs if spec.unique_id is not None]
+    unique_ids = _repeated_unique_ids(specs, errors)
     existing = _existing_unique_ids(session, project.org_id, unique_ids) if unique_ids else {}
     result = BulkResult()
-    rows: list[tuple[Any, ...]] = []
-    for index, (spec, row) in enumerate(zip(specs, encoded, strict=True)):
+    new_indexes: list[int] = []
+    for index, spec in enumerate(specs):
         if spec.unique_id is not None and spec.unique_id in existing:
             result.existing.append(ExistingTaskRef(index, spec.unique_id, existing[spec.unique_id]))
         else:
-            rows.append(row)
+            new_indexes.append(index)
+    task_type = task_type_of(project.task_type)
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        new = iter(new_indexes)
+        next_new = next(new, None)
+        for index, spec in enumerate(specs):
+            row = _validated_row(task_type, project, spec, index, errors)
+            if index == next_new:
+                next_new = next(new, None)
+                if not errors.details:
+                    yield row
+        errors.raise_if_any(f"{len(errors.details)} problem(s) in tasks; nothing was created")
+
+    if not new_indexes:
+        for _ in rows():  # nothing to store, but the request must still be valid
+            pass
+        return result
     now = utcnow()
     shared = {
         "org_id": project.org_id,
@@ -208,18 +234,19 @@ def create_tasks(
         "created_at": now,
         "updated_at": now,
     }
-    if rows:
-        result.task_ids = insert_tasks(session.connection(), shared, _ROW_COLUMNS, rows)
-        maintenance.request_analyze(session=session, rows_added=len(rows))
-        audit.record(
-            session=session,
-            actor=actor,
-            org_id=project.org_id,
-            action="tasks.create",
-            object_type="batch",
-            object_id=batch.id,
-            data={"count": len(rows)},
-        )
+    result.task_ids = insert_tasks(
+        session.connection(), shared, _ROW_COLUMNS, rows(), count=len(new_indexes)
+    )
+    maintenance.request_analyze(session=session, rows_added=len(new_indexes))
+    audit.record(
+        session=session,
+        actor=actor,
+        org_id=project.org_id,
+        action="tasks.create",
+        object_type="batch",
+        object_id=batch.id,
+        data={"count": len(new_indexes)},
+    )
     return result
 
 
