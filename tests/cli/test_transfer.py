@@ -68,6 +68,30 @@ def test_import_rejects_a_bad_row_before_sending_any(
         assert client.tasks.list(project.id).data == []
 
 
+def test_a_chunk_the_server_rejects_stops_the_import_and_counts_what_went_in(
+    invoke: Invoke, factory: Factory, server_url: str, tmp_path: Path
+) -> None:
+    """NUL characters pass the client's check (valid JSON, valid task) but no database
+    stores them: the server rejects that chunk. With two requests in flight, the chunk read
+    after it was already sent, and the message counts it."""
+    org = factory.org()
+    project = factory.project(org)
+    source = tmp_path / "tasks.jsonl"
+    rows = [{"params": {"attachment": f"text {i}"}, "unique_id": f"u{i}"} for i in range(9)]
+    rows[3]["params"]["attachment"] = "bad \x00 byte"
+    source.write_text("\n".join(json.dumps(row) for row in rows))
+    args = ["import", str(source), *_remote(server_url, org.key, project.id), "--chunk-size", "2"]
+    result = invoke(*args)
+    assert result.exit_code == 1, result.output
+    assert "line 4" in result.output and "NUL" in result.output
+    assert "4 task(s) were created (2 from the lines before this request, 2 from the request" in (
+        " ".join(result.output.split())
+    )
+    with Client(server_url, org.key) as client:
+        created = sorted(t.unique_id or "" for t in client.tasks.iter(project.id))
+    assert created == ["u0", "u1", "u4", "u5"]
+
+
 def test_import_csv_maps_columns(
     invoke: Invoke, factory: Factory, server_url: str, tmp_path: Path
 ) -> None:

@@ -7,6 +7,7 @@ import csv
 import os
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
@@ -38,6 +39,8 @@ from labelmill.schemas import ProjectRead, TaskBulkResult, TaskCreate
 from labelmill.tasktypes import ParamsError, TaskType, get_task_type
 
 _MAX_REPORTED = 20
+# Requests of one import in flight at once (see the import loop).
+_IN_FLIGHT = 2
 
 # -- import ------------------------------------------------------------------------------------
 
@@ -169,36 +172,47 @@ def import_tasks(
         created = existing = 0
         with (
             progress_bar("{task.fields[tasks]} tasks", unit="bytes") as progress,
-            ThreadPoolExecutor(max_workers=1) as sender,
+            ThreadPoolExecutor(max_workers=_IN_FLIGHT) as sender,
         ):
             sending = progress.add_task("importing", total=size or None, tasks=0)
 
             def send(chunk: list[Row]) -> TaskBulkResult:
                 return client.tasks.create_many(
-                    project_id, [row.task for row in chunk], batch_id, chunk_size=chunk_size
+                    project_id,
+                    [row.task for row in chunk],
+                    batch_id,
+                    chunk_size=chunk_size,
+                    concurrency=1,
                 )
 
-            def settle(in_flight: tuple[Future[TaskBulkResult], list[Row]]) -> None:
+            def settle(
+                future: Future[TaskBulkResult],
+                chunk: list[Row],
+                later: Iterable[Future[TaskBulkResult]],
+            ) -> None:
                 nonlocal created, existing
-                future, chunk = in_flight
                 try:
                     result = future.result()
                 except ApiError as exc:
-                    raise RemoteError(_chunk_failure(exc, chunk, created)) from exc
+                    after = sum(_created_or_zero(other) for other in later)
+                    raise RemoteError(_chunk_failure(exc, chunk, created, after)) from exc
                 created += result.created
                 existing += len(result.existing)
                 progress.update(sending, completed=chunk[-1].end_offset, tasks=created + existing)
 
-            # One request in flight while the next chunk is read and parsed: the server
-            # stores chunk N while this process prepares chunk N + 1. Requests still go
-            # one at a time and in order, so a rejected chunk stops the import as before.
-            in_flight: tuple[Future[TaskBulkResult], list[Row]] | None = None
+            # Two requests in flight while the next chunk is read and parsed: the server
+            # stores one chunk while it parses the other (PostgreSQL: ~1.3x the rate of one
+            # at a time). Results are taken in file order; a rejected chunk stops the import,
+            # and a chunk already sent after it is counted in the message.
+            in_flight: deque[tuple[Future[TaskBulkResult], list[Row]]] = deque()
             for chunk in _chunks(_rows_or_fail(file, fmt, column_map), chunk_size):
-                if in_flight is not None:
-                    settle(in_flight)
-                in_flight = (sender.submit(send, chunk), chunk)
-            if in_flight is not None:
-                settle(in_flight)
+                if len(in_flight) >= _IN_FLIGHT:
+                    future, done_chunk = in_flight.popleft()
+                    settle(future, done_chunk, (f for f, _ in in_flight))
+                in_flight.append((sender.submit(send, chunk), chunk))
+            while in_flight:
+                future, done_chunk = in_flight.popleft()
+                settle(future, done_chunk, (f for f, _ in in_flight))
         elapsed = time.perf_counter() - started
     rate = (created + existing) / elapsed if elapsed > 0 else 0.0
     click.echo(
@@ -208,7 +222,16 @@ def import_tasks(
     )
 
 
-def _chunk_failure(exc: ApiError, chunk: list[Row], created_before: int) -> str:
+def _created_or_zero(future: Future[TaskBulkResult]) -> int:
+    try:
+        return future.result().created
+    except ApiError:
+        return 0
+
+
+def _chunk_failure(
+    exc: ApiError, chunk: list[Row], created_before: int, created_after: int = 0
+) -> str:
     """The server's rejection of one chunk, with task indexes turned into file lines."""
     for item in exc.details:
         loc = list(item.loc)
@@ -216,10 +239,12 @@ def _chunk_failure(exc: ApiError, chunk: list[Row], created_before: int) -> str:
             if 0 <= loc[1] < len(chunk):
                 item.loc = [f"line {chunk[loc[1]].line}", *loc[2:]]
     message = describe_api_error(exc)
-    if created_before:
+    if created_before or created_after:
         message += (
-            f"\n{created_before} task(s) of earlier requests were created; re-running the "
-            "import skips tasks whose unique_id exists."
+            f"\n{created_before + created_after} task(s) were created ({created_before} from "
+            f"the lines before this request"
+            + (f", {created_after} from the request sent after it" if created_after else "")
+            + "); re-running the import skips tasks whose unique_id exists."
         )
     else:
         message += "\nnothing was imported"
