@@ -1,7 +1,8 @@
 """Load benchmark of the annotation loop (issue 2, "Benchmark required").
 
-K simulated annotators (default K = 1, 8, 32) run in THIS process (asyncio + one httpx
-AsyncClient, i.e. one keep-alive connection, per annotator) against a ``labelmill serve``
+K simulated annotators (default K = 1, 8, 32) run in THIS process (asyncio, one keep-alive
+connection per annotator: the lean client of ``_lean_http.py`` on uvloop by default, or an
+httpx AsyncClient with ``--client httpx``) against a ``labelmill serve``
 subprocess on loopback. Each loops next-task -> submit for ``--duration`` seconds. Every
 (database, processes, K, repetition) gets a fresh database and a fresh server; set-up (org,
 pool, K workers, project with min_labels = max_labels = 3, tasks) is not timed.
