@@ -27,6 +27,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("labelmill.cli.transfer_commands", "import_tasks"),
     "export": ("labelmill.cli.transfer_commands", "export_results"),
     "simulate": ("labelmill.cli.simulate_commands", "simulate"),
+    "aggregate": ("labelmill.cli.aggregate_command", "aggregate"),
 }
 
 
