@@ -106,6 +106,9 @@ class Factory:
         start: bool = True,
         gold: dict[int, str] | None = None,
         task_overrides: list[dict[str, Any]] | None = None,
+        confidence_target: float = 0.95,
+        skill_threshold: float = 0.0,
+        min_gold_answers: int = 5,
     ) -> ProjectHandle:
         with self.db.write_session() as session:
             project = projects.create_project(
@@ -119,6 +122,9 @@ class Factory:
                     max_labels=max_labels,
                     gold_rate=gold_rate,
                     lease_seconds=lease_seconds,
+                    confidence_target=confidence_target,
+                    skill_threshold=skill_threshold,
+                    min_gold_answers=min_gold_answers,
                 ),
                 default_lease_seconds=300,
                 actor=CLI_ADMIN,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import labelmill.quality as quality
@@ -25,7 +26,7 @@ def test_imports_nothing_else_from_labelmill_or_beyond_numpy_scipy_pandas() -> N
                 continue
             for module in modules:
                 root = module.split(".")[0]
-                stdlib = root in {"__future__", "collections", "dataclasses", "typing", "math"}
+                stdlib = root in sys.stdlib_module_names
                 if not (stdlib or root in ALLOWED_THIRD_PARTY):
                     offenders.append(f"{path.name}: {module}")
     assert offenders == []

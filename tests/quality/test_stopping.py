@@ -59,3 +59,30 @@ def test_a_perfect_worker_cannot_decide_alone() -> None:
 def test_mismatched_lengths() -> None:
     with pytest.raises(ValueError):
         should_stop(["a"], [], {})
+
+
+def test_shrunk_skill_starts_at_the_prior_and_moves_with_evidence() -> None:
+    from labelmill.quality import DEFAULT_SKILL, SKILL_PRIOR_STRENGTH, shrunk_skill
+
+    assert shrunk_skill(0, 0) == DEFAULT_SKILL
+    # (x + prior * m) / (n + m) by hand: (3 + 0.7 * 4) / (3 + 4)
+    assert abs(shrunk_skill(3, 3) - 5.8 / 7) < 1e-12
+    assert abs(shrunk_skill(0, 3) - 2.8 / 7) < 1e-12
+    many = shrunk_skill(900, 1000)
+    assert abs(many - 0.9) < 0.001 and SKILL_PRIOR_STRENGTH == 4.0
+    with pytest.raises(ValueError):
+        shrunk_skill(4, 3)
+
+
+def test_the_stopping_rule_loads_without_pandas_or_scipy() -> None:
+    """The server imports it on every completed task; the rest of the library is lazy."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from labelmill.quality.stopping import should_stop; "
+        "import labelmill.quality as q; q.shrunk_skill; "
+        "print(sorted(m for m in ('pandas', 'scipy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

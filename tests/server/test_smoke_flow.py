@@ -29,7 +29,9 @@ def test_end_to_end_majority(client: TestClient, factory: Factory) -> None:
     assert task["status"] == "completed"
     assert task["response"] == {"category": "dog"}
     assert task["n_annotations"] == 3
-    assert task["confidence"] == 1.0
+    # One-coin posterior of three agreeing workers of unknown skill (0.7) among 3 classes.
+    agree, other = 0.7**3, ((1 - 0.7) / 2) ** 3
+    assert abs(task["confidence"] - agree / (agree + 2 * other)) < 1e-9
     export = client.get(f"/api/projects/{project.id}/export", headers=auth(org.key))
     assert export.status_code == 200
     assert len(export.text.strip().splitlines()) == 2

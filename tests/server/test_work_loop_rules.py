@@ -122,34 +122,59 @@ def _answer_all(
     return int(task_id)
 
 
-def test_a_tie_asks_for_one_more_label_and_max_labels_ends_it(
+def _posterior(counts: dict[str, int], n_classes: int = 3, skill: float = 0.7) -> dict[str, float]:
+    """One-coin posterior of each class for workers of equal skill (hand formula)."""
+    n = sum(counts.values())
+    wrong = (1 - skill) / (n_classes - 1)
+    classes = ["cat", "dog", "bird"][:n_classes]
+    weights = {c: skill ** counts.get(c, 0) * wrong ** (n - counts.get(c, 0)) for c in classes}
+    total = sum(weights.values())
+    return {c: w / total for c, w in weights.items()}
+
+
+def test_dynamic_overlap_asks_for_labels_until_confident_or_max_labels(
     client: TestClient, factory: Factory
 ) -> None:
     org = factory.org()
     workers = [factory.worker(org) for _ in range(4)]
+    project = factory.project(org, n_tasks=1, min_labels=2, max_labels=4)
 
-    tie_then_winner = factory.project(org, n_tasks=1, min_labels=2, max_labels=4)
-    task_id = _answer_all(client, tie_then_winner.id, workers[:2], ["cat", "dog"])
+    task_id = _answer_all(client, project.id, workers[:2], ["cat", "dog"])
     task = _task(client, org, task_id)
-    assert (task["status"], task["label_target"], task["confidence"]) == ("pending", 3, 0.5)
-    _answer_all(client, tie_then_winner.id, workers[2:3], ["dog"])
-    task = _task(client, org, task_id)
-    assert (task["status"], task["response"]) == ("completed", {"category": "dog"})
-    assert (task["n_annotations"], task["label_target"]) == (3, 3)
-    assert abs(task["confidence"] - 2 / 3) < 1e-9
+    assert (task["status"], task["label_target"]) == ("pending", 3)
+    assert abs(task["confidence"] - _posterior({"cat": 1, "dog": 1})["cat"]) < 1e-9
 
-    # At max_labels a tie is settled by the answer reached first.
-    capped = factory.project(org, n_tasks=1, min_labels=2, max_labels=2)
-    task_id = _answer_all(client, capped.id, workers[:2], ["bird", "cat"])
+    _answer_all(client, project.id, workers[2:3], ["dog"])
+    task = _task(client, org, task_id)
+    confidence = _posterior({"cat": 1, "dog": 2})["dog"]
+    assert confidence < 0.95
+    assert (task["status"], task["label_target"]) == ("pending", 4)
+    assert abs(task["confidence"] - confidence) < 1e-9
+
+    # At max_labels the task completes with its most probable answer, however unsure.
+    _answer_all(client, project.id, workers[3:], ["dog"])
     task = _task(client, org, task_id)
     assert (task["status"], task["response"], task["n_annotations"]) == (
         "completed",
-        {"category": "bird"},
-        2,
+        {"category": "dog"},
+        4,
     )
-    # Submitting to a completed task is refused and changes nothing.
-    spare = _next(client, capped.id, workers[2].key)
-    assert spare.status_code == 204
+    assert abs(task["confidence"] - _posterior({"cat": 1, "dog": 3})["dog"]) < 1e-9
+
+
+def test_a_confident_answer_completes_at_min_labels(client: TestClient, factory: Factory) -> None:
+    org = factory.org()
+    workers = [factory.worker(org) for _ in range(3)]
+    # Two agreeing workers give 0.916: enough for a 0.9 target, not for 0.95.
+    assert 0.9 < _posterior({"dog": 2})["dog"] < 0.95
+    easy = factory.project(org, n_tasks=1, min_labels=2, max_labels=3, confidence_target=0.9)
+    strict = factory.project(org, n_tasks=1, min_labels=2, max_labels=3)
+    easy_task = _answer_all(client, easy.id, workers[:2], ["dog", "dog"])
+    strict_task = _answer_all(client, strict.id, workers[:2], ["dog", "dog"])
+    assert _task(client, org, easy_task)["status"] == "completed"
+    assert _task(client, org, strict_task)["label_target"] == 3
+    _answer_all(client, strict.id, workers[2:], ["dog"])
+    assert _task(client, org, strict_task)["status"] == "completed"
 
 
 def test_an_invalid_answer_is_refused_naming_the_field_and_keeps_the_lease(

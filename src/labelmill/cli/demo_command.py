@@ -97,9 +97,14 @@ def _server(settings: Settings, log_path: Path) -> Iterator[str]:
             process.wait()
 
 
-def _populate(client: Client, n_tasks: int, seed: int) -> tuple[int, int, dict[str, str], int]:
+def _populate(
+    client: Client, n_tasks: int, workers: int, seed: int
+) -> tuple[int, int, dict[str, str], int]:
     """Project, batch and tasks; returns project id, batch id, ``unique_id → truth`` of the
-    regular (non-gold) tasks, and the number of gold tasks."""
+    regular (non-gold) tasks, and the number of gold tasks.
+
+    Dynamic overlap: three labels to start, more while the answer is uncertain, up to five
+    (or as many as there are annotators: a task can never get more)."""
     project = client.projects.create(
         "product review sentiment",
         "categorization",
@@ -107,8 +112,8 @@ def _populate(client: Client, n_tasks: int, seed: int) -> tuple[int, int, dict[s
             "instruction": "What is the sentiment of this product review?",
             "categories": list(SENTIMENTS),
         },
-        min_labels=3,
-        max_labels=5,
+        min_labels=min(3, workers),
+        max_labels=min(5, workers),
         gold_rate=0.05,
     )
     batch = client.batches.create(project.id, "demo batch", start=True)
@@ -164,7 +169,7 @@ def demo(data_dir: Path | None, n_tasks: int, workers: int, seconds: float, seed
     with _server(settings, settings.data_dir / "demo-server.log") as url:
         with remote_client(url, setup.api_key) as client:
             client.health()
-            project_id, batch_id, truth, n_gold = _populate(client, n_tasks, seed)
+            project_id, batch_id, truth, n_gold = _populate(client, n_tasks, workers, seed)
             click.echo(
                 f"project {project_id}: {n_tasks} tasks ({n_gold} gold), "
                 f"{workers} simulated annotators",

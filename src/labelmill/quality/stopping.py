@@ -10,6 +10,31 @@ import numpy as np
 #: Accuracy assumed for a worker we know nothing about: better than chance, not trusted much.
 DEFAULT_SKILL = 0.7
 
+#: How many answers the prior of :func:`shrunk_skill` is worth.
+SKILL_PRIOR_STRENGTH = 4.0
+
+
+def shrunk_skill(
+    correct: float,
+    total: float,
+    *,
+    prior: float = DEFAULT_SKILL,
+    strength: float = SKILL_PRIOR_STRENGTH,
+) -> float:
+    r"""A worker's accuracy from ``correct`` of ``total`` checked answers (gold answers and
+    agreement with completed answers), shrunk towards ``prior`` by a Beta prior worth
+    ``strength`` answers:
+
+    .. math:: \hat s = \frac{x + \text{prior}\cdot m}{n + m}.
+
+    A new worker starts at ``prior``; one lucky answer moves them only a little; after many
+    answers the estimate is their observed rate. (The posterior mean of a Beta(prior·m,
+    (1-prior)·m) prior.)
+    """
+    if total < 0 or correct < 0 or correct > total:
+        raise ValueError("need 0 <= correct <= total")
+    return (correct + prior * strength) / (total + strength)
+
 
 @dataclass(frozen=True, slots=True)
 class StopDecision:

@@ -15,6 +15,21 @@ class QualitySettings(Wire):
     max_labels: int | None = Field(default=None, ge=1, le=100)
     gold_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     lease_seconds: int | None = Field(default=None, ge=5, le=86_400)
+    confidence_target: float = Field(
+        default=0.95,
+        ge=0.5,
+        le=1.0,
+        description="Dynamic overlap: a task at its label target completes once its answer's "
+        "confidence reaches this, or at max_labels; otherwise it gets one more label.",
+    )
+    skill_threshold: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="Remove a worker from the project when their gold accuracy falls below "
+        "this after min_gold_answers gold answers (0: never).",
+    )
+    min_gold_answers: int = Field(default=5, ge=1, le=10_000)
 
     @model_validator(mode="after")
     def _max_not_below_min(self) -> QualitySettings:
@@ -38,6 +53,9 @@ class ProjectUpdate(Wire):
     max_labels: int | None = Field(default=None, ge=1, le=100)
     gold_rate: float | None = Field(default=None, ge=0.0, le=1.0)
     lease_seconds: int | None = Field(default=None, ge=5, le=86_400)
+    confidence_target: float | None = Field(default=None, ge=0.5, le=1.0)
+    skill_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    min_gold_answers: int | None = Field(default=None, ge=1, le=10_000)
 
 
 class ProjectRead(ReadModel):
@@ -51,6 +69,10 @@ class ProjectRead(ReadModel):
     max_labels: int
     gold_rate: float
     lease_seconds: int
+    # Defaults: what a server from before these settings behaves as.
+    confidence_target: float = 0.95
+    skill_threshold: float = 0.0
+    min_gold_answers: int = 5
     created_at: datetime
     updated_at: datetime
 

@@ -9,12 +9,32 @@ answer for test mode.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ValidationError
 
 Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One annotation of a task, as the aggregator sees it."""
+
+    worker_id: int | None
+    response: Mapping[str, Any]
+    skill: float | None
+    """The worker's estimated accuracy in the project; None: unknown (a prior is used)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """The aggregator's verdict on a task's answers so far."""
+
+    complete: bool
+    response: dict[str, Any] | None
+    confidence: float
 
 
 class ParamsError(Exception):
@@ -74,3 +94,54 @@ class TaskType(ABC):
     @abstractmethod
     def flat_answer(self, response: Mapping[str, Any] | None) -> dict[str, str]:
         """The answer as flat string columns, for CSV export."""
+
+    def answer_classes(
+        self, project_params: Mapping[str, Any], task_params: Mapping[str, Any]
+    ) -> int | None:
+        """How many different answers a task allows (None: no fixed number)."""
+        return None
+
+    def settle(
+        self,
+        answers: Sequence[Answer],
+        *,
+        project_params: Mapping[str, Any],
+        task_params: Mapping[str, Any],
+        confidence_target: float,
+        at_max_labels: bool,
+    ) -> Settlement:
+        """Dynamic overlap on a task that has reached its label target: complete it when the
+        aggregated answer's confidence reaches ``confidence_target`` or at ``max_labels``,
+        otherwise ask for one more label.
+
+        The default aggregates answer keys with worker weights: the one-coin posterior of
+        ``labelmill.quality.should_stop``, each worker's skill as their accuracy. Among
+        answers with the winning key, the earliest is the task's response.
+        """
+        # Imported here: the stopping rule needs numpy, which ``labelmill import`` and other
+        # client-side users of task types should not load.
+        from labelmill.quality.stopping import DEFAULT_SKILL, should_stop
+
+        if not answers:
+            return Settlement(False, None, 0.0)
+        keys = [self.answer_key(a.response) for a in answers]
+        workers: list[Hashable] = [
+            a.worker_id if a.worker_id is not None else f"model-{i}" for i, a in enumerate(answers)
+        ]
+        skills: dict[Hashable, float] = {
+            w: a.skill if a.skill is not None else DEFAULT_SKILL
+            for w, a in zip(workers, answers, strict=True)
+        }
+        decision = should_stop(
+            keys,
+            workers,
+            skills,
+            target=confidence_target,
+            min_labels=len(answers),
+            max_labels=len(answers) if at_max_labels else None,
+            n_classes=self.answer_classes(project_params, task_params),
+        )
+        if not decision.done:
+            return Settlement(False, None, decision.confidence)
+        winner = keys.index(decision.answer)
+        return Settlement(True, dict(answers[winner].response), decision.confidence)

@@ -79,6 +79,11 @@ class Categorization(TaskType):
             )
         return response.model_dump()
 
+    def answer_classes(
+        self, project_params: Mapping[str, Any], task_params: Mapping[str, Any]
+    ) -> int | None:
+        return len(self._categories(project_params, task_params))
+
     def answer_key(self, response: Mapping[str, Any]) -> Hashable:
         return str(response["category"])
 

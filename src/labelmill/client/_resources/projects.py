@@ -30,6 +30,9 @@ class Projects(Resource):
         max_labels: int | None | Unset = UNSET,
         gold_rate: float | Unset = UNSET,
         lease_seconds: int | None | Unset = UNSET,
+        confidence_target: float | Unset = UNSET,
+        skill_threshold: float | Unset = UNSET,
+        min_gold_answers: int | Unset = UNSET,
     ) -> ProjectRead:
         """Create a project. Settings left out take the server's defaults."""
         body = ProjectCreate.model_validate(
@@ -41,6 +44,9 @@ class Projects(Resource):
                 max_labels=max_labels,
                 gold_rate=gold_rate,
                 lease_seconds=lease_seconds,
+                confidence_target=confidence_target,
+                skill_threshold=skill_threshold,
+                min_gold_answers=min_gold_answers,
             )
         )
         return self._post(
@@ -68,6 +74,9 @@ class Projects(Resource):
         max_labels: int | None | Unset = UNSET,
         gold_rate: float | Unset = UNSET,
         lease_seconds: int | None | Unset = UNSET,
+        confidence_target: float | Unset = UNSET,
+        skill_threshold: float | Unset = UNSET,
+        min_gold_answers: int | Unset = UNSET,
     ) -> ProjectRead:
         """Change the fields given; the others stay as they are. New ``params`` make a new
         version (see ``versions``). ``None`` is sent as ``null``, which differs from leaving a
@@ -80,6 +89,9 @@ class Projects(Resource):
                 max_labels=max_labels,
                 gold_rate=gold_rate,
                 lease_seconds=lease_seconds,
+                confidence_target=confidence_target,
+                skill_threshold=skill_threshold,
+                min_gold_answers=min_gold_answers,
             )
         )
         return self._patch(

@@ -2,6 +2,7 @@
 
 from labelmill.server.models.job import AuditEvent, Job
 from labelmill.server.models.project import Batch, Project, ProjectVersion
+from labelmill.server.models.quality import WorkerSkill
 from labelmill.server.models.task import Task
 from labelmill.server.models.tenancy import ApiKey, Membership, Organization, User
 from labelmill.server.models.work import Annotation, Assignment
@@ -22,5 +23,6 @@ __all__ = [
     "ProjectVersion",
     "Task",
     "User",
+    "WorkerSkill",
     "WorkforcePool",
 ]

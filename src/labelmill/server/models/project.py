@@ -28,6 +28,13 @@ class Project(Base):
     max_labels: Mapped[int] = mapped_column(Integer, default=1)
     gold_rate: Mapped[float] = mapped_column(Float, default=0.0)
     lease_seconds: Mapped[int] = mapped_column(Integer, default=300)
+    # Dynamic overlap: a task at its label target completes once its answer's confidence
+    # reaches this (or at max_labels); otherwise its target grows by one.
+    confidence_target: Mapped[float] = mapped_column(Float, default=0.95)
+    # A worker whose gold accuracy falls below this after min_gold_answers gold answers is
+    # removed from the project; 0 never removes anyone.
+    skill_threshold: Mapped[float] = mapped_column(Float, default=0.0)
+    min_gold_answers: Mapped[int] = mapped_column(Integer, default=5)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 

@@ -62,6 +62,9 @@ def create_project(
         max_labels=spec.max_labels or spec.min_labels,
         gold_rate=spec.gold_rate,
         lease_seconds=spec.lease_seconds or default_lease_seconds,
+        confidence_target=spec.confidence_target,
+        skill_threshold=spec.skill_threshold,
+        min_gold_answers=spec.min_gold_answers,
     )
     session.add(project)
     session.flush()

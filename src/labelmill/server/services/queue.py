@@ -31,6 +31,7 @@ from labelmill.server.models import (
     ProjectStaffing,
     Task,
     User,
+    WorkerSkill,
 )
 from labelmill.server.services.projects import task_type_of, version_params
 
@@ -65,25 +66,31 @@ class Lease:
 _staffing = cast(Table, ProjectStaffing.__table__)
 _member = cast(Table, PoolMember.__table__)
 _user = cast(Table, User.__table__)
+_skill = cast(Table, WorkerSkill.__table__)
 
 
 def _work_project_statement() -> Any:
     """The project's queue settings, found only if the worker is an annotator in a pool
-    staffing it. The worker's row is locked in the same round trip (PostgreSQL), so
-    concurrent requests of one worker (double click, client retry) take turns and the later
-    one finds the earlier one's lease. KEY SHARE does not block inserts that reference the
-    user. SQLAlchemy renders no locking clause on SQLite, whose BEGIN IMMEDIATE already
-    serialises writers."""
+    staffing it and was not removed from it by its quality rules. The worker's row is
+    locked in the same round trip (PostgreSQL, ``FOR NO KEY UPDATE``), so concurrent requests
+    of one worker (double click, client retry) take turns and the later one finds the
+    earlier one's lease; the lock does not block inserts that reference the user. SQLAlchemy
+    renders no locking clause on SQLite, whose BEGIN IMMEDIATE already serialises writers."""
     staffed = exists().where(
         _staffing.c.project_id == _project.c.id,
         _member.c.pool_id == _staffing.c.pool_id,
         _member.c.user_id == _user.c.id,
         _member.c.is_annotator.is_(True),
     )
+    removed = exists().where(
+        _skill.c.project_id == _project.c.id,
+        _skill.c.worker_id == _user.c.id,
+        _skill.c.removed_at.is_not(None),
+    )
     return (
         select(_project.c.task_type, _project.c.gold_rate, _project.c.lease_seconds)
         .select_from(_user.join(_project, _project.c.id == bindparam("q_project")))
-        .where(_user.c.id == bindparam("q_worker"), staffed)
+        .where(_user.c.id == bindparam("q_worker"), staffed, ~removed)
         .with_for_update(key_share=True, of=_user)
     )
 
@@ -292,6 +299,9 @@ _LOCK_TASK = (
         _project.c.task_type,
         _project.c.max_labels,
         _project.c.lease_seconds,
+        _project.c.confidence_target,
+        _project.c.skill_threshold,
+        _project.c.min_gold_answers,
     )
     .join_from(_task, _project, _project.c.id == _task.c.project_id)
     .where(_task.c.id == bindparam("t_id"))

@@ -14,17 +14,18 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from labelmill.server.db.base import UtcDateTime
-from labelmill.server.errors import Conflict, ErrorDetail, InvalidInput
-from labelmill.server.models import Annotation, Assignment, Task
-from labelmill.server.services import batches
-from labelmill.server.services.completion import majority_decision
+from labelmill.server.errors import Conflict, ErrorDetail, Forbidden, InvalidInput
+from labelmill.server.models import Annotation, Assignment, Task, WorkerSkill
+from labelmill.server.services import batches, worker_skills
 from labelmill.server.services.projects import task_type_of, version_params
 from labelmill.server.services.queue import assignment_state, get_own_assignment, lock_task_row
-from labelmill.tasktypes import ParamsError, TaskType
+from labelmill.server.services.worker_skills import QualityRules, SkillUpdate
+from labelmill.tasktypes import Answer, ParamsError, TaskType
 
 _task = cast(Table, Task.__table__)
 _annotation = cast(Table, Annotation.__table__)
 _assignment = cast(Table, Assignment.__table__)
+_skill = cast(Table, WorkerSkill.__table__)
 
 _INSERT_ANNOTATION = _annotation.insert().returning(_annotation.c.id)
 _MARK_SUBMITTED = (
@@ -50,11 +51,6 @@ _UPDATE_COMPLETED = (
         completed_at=bindparam("new_completed_at", type_=UtcDateTime()),
     )
 )
-_RESPONSES = (
-    select(_annotation.c.response)
-    .where(_annotation.c.task_id == bindparam("t_id"))
-    .order_by(_annotation.c.id)
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +74,8 @@ def _validated(
 
 @dataclass(frozen=True, slots=True)
 class TaskState:
-    """What a submission needs of its locked task row and its assignment."""
+    """What a submission needs of its locked task row, its project's quality settings, its
+    assignment and its worker's record in the project."""
 
     task_id: int
     project_id: int
@@ -92,18 +89,25 @@ class TaskState:
     gold_answer: Any
     assignment_status: str
     assignment_expires_at: datetime
+    worker_id: int
+    worker_skill: float | None
+    worker_removed: bool
+    confidence_target: float
+    rules: QualityRules
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """What to write for one submission: the clean response, the annotation's flags and the
-    task's new counters (``values``, named as the UPDATE's bind parameters)."""
+    """What to write for one submission: the clean response, the annotation's flags, the
+    task's new counters (``values``, named as the UPDATE's bind parameters) and what it
+    teaches about workers."""
 
     response: dict[str, Any]
     late: bool
     gold_correct: bool | None
     values: dict[str, Any]
     finished: bool
+    skills: SkillUpdate | None
 
 
 def plan_submission(
@@ -113,7 +117,7 @@ def plan_submission(
     task_type: TaskType,
     project_params: Any,
     raw_response: dict[str, Any],
-    earlier_responses: Callable[[], list[dict[str, Any]]],
+    earlier_answers: Callable[[], list[Answer]],
     now: datetime,
 ) -> Plan:
     """The rules of a submission, the same on every database; the caller has locked the
@@ -122,9 +126,14 @@ def plan_submission(
     A submission on an expired lease is accepted while the task is pending: the work was
     done and is paid. If the slot it held was meanwhile given to someone else, the task's
     label target grows by one so that leases + annotations never exceed it (invariant 2).
-    ``earlier_responses`` (in submission order) is called only when this answer may settle
-    the task.
+
+    Dynamic overlap (DESIGN.md §6): once a task has its target number of answers, its type's
+    aggregator weighs them by the workers' skills; the task completes when the answer's
+    confidence reaches the project's target or at ``max_labels``, and otherwise its target
+    grows by one. ``earlier_answers`` (in submission order) is called only then.
     """
+    if state.worker_removed:
+        raise Forbidden("you were removed from this project by its quality rules")
     if state.assignment_status in ("submitted", "skipped"):
         raise Conflict(f"assignment {assignment_id} is already {state.assignment_status}")
     if state.task_status != "pending":
@@ -150,11 +159,55 @@ def plan_submission(
         "new_response": None,
         "new_completed_at": None,
     }
+    agreements: list[tuple[int, bool]] = []
     finished = False
     if not state.is_gold and values["new_n_annotations"] >= label_target:
-        responses = [*earlier_responses(), clean]
-        finished = _settle_answer(responses, task_type, state.max_labels, values, now)
-    return Plan(clean, late, gold_correct, values, finished)
+        answers = [*earlier_answers(), Answer(state.worker_id, clean, state.worker_skill)]
+        settlement = task_type.settle(
+            answers,
+            project_params=project_params,
+            task_params=state.params,
+            confidence_target=state.confidence_target,
+            at_max_labels=label_target >= state.max_labels,
+        )
+        values["new_confidence"] = settlement.confidence
+        if settlement.complete and settlement.response is not None:
+            finished = True
+            values["new_response"] = settlement.response
+            values["new_completed_at"] = now
+            final = task_type.answer_key(settlement.response)
+            agreements = [
+                (a.worker_id, task_type.answer_key(a.response) == final)
+                for a in answers
+                if a.worker_id is not None
+            ]
+        else:
+            values["new_label_target"] += 1
+    skills = None
+    if gold_correct is not None or agreements:
+        skills = SkillUpdate(
+            project_id=state.project_id,
+            worker_id=state.worker_id,
+            assignment_id=assignment_id,
+            gold_correct=gold_correct,
+            agreements=agreements,
+        )
+    return Plan(clean, late, gold_correct, values, finished, skills)
+
+
+_OWN_RECORD = select(_skill.c.skill, _skill.c.removed_at).where(
+    _skill.c.project_id == bindparam("p_id"), _skill.c.worker_id == bindparam("w_id")
+)
+_ANSWERS = (
+    select(_annotation.c.worker_id, _annotation.c.response, _skill.c.skill)
+    .outerjoin(
+        _skill,
+        (_skill.c.project_id == _annotation.c.project_id)
+        & (_skill.c.worker_id == _annotation.c.worker_id),
+    )
+    .where(_annotation.c.task_id == bindparam("t_id"))
+    .order_by(_annotation.c.id)
+)
 
 
 def submit(
@@ -173,6 +226,8 @@ def submit(
     task = lock_task_row(session, task_id)
     status, expires_at = assignment_state(session, assignment_id)
     conn = session.connection()
+    own = conn.execute(_OWN_RECORD, {"p_id": project_id, "w_id": worker_id}).first()
+    rules = QualityRules(task.skill_threshold, task.min_gold_answers)
     state = TaskState(
         task_id=task_id,
         project_id=project_id,
@@ -186,6 +241,11 @@ def submit(
         gold_answer=task.gold_answer,
         assignment_status=status,
         assignment_expires_at=expires_at,
+        worker_id=worker_id,
+        worker_skill=None if own is None else own[0],
+        worker_removed=own is not None and own[1] is not None,
+        confidence_target=task.confidence_target,
+        rules=rules,
     )
     plan = plan_submission(
         state=state,
@@ -193,7 +253,9 @@ def submit(
         task_type=task_type_of(task.task_type),
         project_params=version_params(conn, project_id=project_id, version=task.project_version),
         raw_response=response,
-        earlier_responses=lambda: list(conn.execute(_RESPONSES, {"t_id": task_id}).scalars()),
+        earlier_answers=lambda: [
+            Answer(w, r, s) for w, r, s in conn.execute(_ANSWERS, {"t_id": task_id})
+        ],
         now=now,
     )
     annotation_id = conn.execute(
@@ -213,27 +275,8 @@ def submit(
     ).scalar_one()
     conn.execute(_MARK_SUBMITTED, {"a_id": assignment_id, "ended": now})
     conn.execute(_UPDATE_COMPLETED if plan.finished else _UPDATE_COUNTS, plan.values)
+    if plan.skills is not None:
+        worker_skills.run(conn, plan.skills, rules, now)
     if plan.finished:
         batches.settle_batch(session=session, batch_id=task.batch_id)
     return Submitted(annotation_id=annotation_id, task_id=task_id, late=plan.late)
-
-
-def _settle_answer(
-    responses: list[dict[str, Any]],
-    task_type: TaskType,
-    max_labels: int,
-    values: dict[str, Any],
-    now: datetime,
-) -> bool:
-    """Fill ``values`` with the completion (or a raised target). Returns whether done."""
-    keys = [task_type.answer_key(r) for r in responses]
-    decision = majority_decision(
-        responses, keys, at_max_labels=values["new_label_target"] >= max_labels
-    )
-    values["new_confidence"] = decision.confidence
-    if decision.complete:
-        values["new_response"] = decision.response
-        values["new_completed_at"] = now
-        return True
-    values["new_label_target"] += 1
-    return False

@@ -21,18 +21,26 @@ from psycopg.types.json import Jsonb
 from labelmill.server.db.engine import Database
 from labelmill.server.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from labelmill.server.policies import NOT_A_PERSON
-from labelmill.server.services import batches
+from labelmill.server.services import batches, worker_skills
 from labelmill.server.services.auth import NO_LONGER_A_MEMBER, UNKNOWN_KEY, hash_key
 from labelmill.server.services.projects import cached_version_params, task_type_of
 from labelmill.server.services.queue import Lease
 from labelmill.server.services.submissions import Submitted, TaskState, plan_submission
+from labelmill.server.services.worker_skills import QualityRules
+from labelmill.tasktypes import Answer
 
 _BIGINT_MAX = 2**63 - 1
 
 _NEXT_TASK = "SELECT * FROM labelmill_next_task(%s, %s, %s, %s)"
 _SUBMIT_BEGIN = "SELECT * FROM labelmill_submit_begin(%s, %s)"
 _VERSION_PARAMS = "SELECT params FROM project_version WHERE project_id = %s AND version = %s"
-_RESPONSES = "SELECT response FROM annotation WHERE task_id = %s ORDER BY id"
+_ANSWERS = """
+SELECT n.worker_id, n.response, ws.skill
+  FROM annotation n
+  LEFT JOIN worker_skill ws ON ws.project_id = n.project_id AND ws.worker_id = n.worker_id
+ WHERE n.task_id = %s
+ ORDER BY n.id
+"""
 # The annotation, the assignment and the task's counters (and answer, when it is settled) in
 # one statement; it also answers whether the task's batch may now be finished (the other
 # regular tasks of the batch are no longer pending), so that the caller settles it.
@@ -155,8 +163,14 @@ def submit(
                 gold_answer,
                 task_type_name,
                 max_labels,
+                confidence_target,
+                skill_threshold,
+                min_gold_answers,
+                worker_skill,
+                worker_removed,
                 earlier,
             ) = row
+            rules = QualityRules(skill_threshold, min_gold_answers)
             state = TaskState(
                 task_id=task_id,
                 project_id=project_id,
@@ -170,13 +184,18 @@ def submit(
                 gold_answer=gold_answer,
                 assignment_status=assignment_status,
                 assignment_expires_at=expires_at,
+                worker_id=worker_id,
+                worker_skill=worker_skill,
+                worker_removed=worker_removed,
+                confidence_target=confidence_target,
+                rules=rules,
             )
 
-            def earlier_responses() -> list[dict[str, Any]]:
-                if earlier is not None:
-                    return list(earlier)
-                rows = conn.execute(_RESPONSES, (task_id,), prepare=True).fetchall()
-                return [r[0] for r in rows]
+            def earlier_answers() -> list[Answer]:
+                rows = earlier
+                if rows is None:
+                    rows = [list(r) for r in conn.execute(_ANSWERS, (task_id,), prepare=True)]
+                return [Answer(w, r, s) for w, r, s in rows]
 
             plan = plan_submission(
                 state=state,
@@ -184,7 +203,7 @@ def submit(
                 task_type=task_type_of(task_type_name),
                 project_params=_project_params(conn, project_id, version),
                 raw_response=response,
-                earlier_responses=earlier_responses,
+                earlier_answers=earlier_answers,
                 now=now,
             )
             values = {
@@ -201,6 +220,8 @@ def submit(
                 "batch_id": batch_id,
             }
             written = conn.execute(_SUBMIT_WRITE, values, prepare=True).fetchone()
+            if plan.skills is not None:
+                worker_skills.run_driver(conn, plan.skills, rules, now)
             conn.commit()
         except BaseException:
             conn.rollback()
