@@ -12,6 +12,7 @@ import labelmill
 from labelmill.server.api import (
     error_handlers,
     routes_account,
+    routes_aggregation,
     routes_ops,
     routes_projects,
     routes_tasks,
@@ -66,5 +67,6 @@ def create_app(
     error_handlers.install(app)
     for module in (routes_account, routes_projects, routes_tasks, routes_work, routes_ops):
         app.include_router(module.router)
+    app.include_router(routes_aggregation.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app

@@ -13,7 +13,7 @@ import time
 from labelmill.server.db.base import utcnow
 from labelmill.server.db.engine import Database
 from labelmill.server.jobs import events, maintenance
-from labelmill.server.services import batches, jobs, queue
+from labelmill.server.services import batches, jobs, queue, reaggregation
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ def register_handlers() -> None:
     """Register the built-in job handlers (idempotent)."""
     events.register()
     maintenance.register()
+    reaggregation.register()
 
 
 def run_due_jobs(db: Database, limit: int = 100) -> int:

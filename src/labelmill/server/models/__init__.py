@@ -2,7 +2,7 @@
 
 from labelmill.server.models.job import AuditEvent, Job
 from labelmill.server.models.project import Batch, Project, ProjectVersion
-from labelmill.server.models.quality import WorkerSkill
+from labelmill.server.models.quality import AnswerRevision, WorkerSkill
 from labelmill.server.models.task import Task
 from labelmill.server.models.tenancy import ApiKey, Membership, Organization, User
 from labelmill.server.models.work import Annotation, Assignment
@@ -10,6 +10,7 @@ from labelmill.server.models.workforce import PoolMember, ProjectStaffing, Workf
 
 __all__ = [
     "Annotation",
+    "AnswerRevision",
     "ApiKey",
     "Assignment",
     "AuditEvent",

@@ -1,13 +1,15 @@
-"""What the quality engine remembers between submissions: each worker's skill per project."""
+"""What the quality engine remembers: each worker's skill per project, and every revision of a
+completed answer."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Integer, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from labelmill.server.db.base import Base, UtcDateTime, utcnow
+from labelmill.server.db.base import Base, JsonType, UtcDateTime, utcnow
 from labelmill.server.models._types import IdType
 
 
@@ -36,3 +38,24 @@ class WorkerSkill(Base):
     skill: Mapped[float] = mapped_column(Float)
     removed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class AnswerRevision(Base):
+    """A completed task's answer changed by a later decision (project-wide re-aggregation),
+    with the value it replaced: answers are never overwritten without a trace."""
+
+    __tablename__ = "answer_revision"
+    __table_args__ = (Index("ix_answer_revision_project_id_id", "project_id", "id"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("job.id", ondelete="SET NULL"), default=None
+    )
+    method: Mapped[str] = mapped_column(String(50))
+    old_response: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    new_response: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    old_confidence: Mapped[float | None] = mapped_column(Float)
+    new_confidence: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
