@@ -28,6 +28,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("labelmill.cli.transfer_commands", "export_results"),
     "simulate": ("labelmill.cli.simulate_commands", "simulate"),
     "aggregate": ("labelmill.cli.aggregate_command", "aggregate"),
+    "report": ("labelmill.cli.report_command", "report"),
 }
 
 

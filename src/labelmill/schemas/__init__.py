@@ -11,6 +11,13 @@ from labelmill.schemas.projects import (
     ProjectUpdate,
     ProjectVersionRead,
 )
+from labelmill.schemas.quality import (
+    AgreementReport,
+    AgreementStats,
+    QualityReport,
+    TaskStats,
+    WorkerQuality,
+)
 from labelmill.schemas.tasks import (
     AnnotationRead,
     ExistingTask,
@@ -40,6 +47,11 @@ from labelmill.schemas.work import (
 )
 
 __all__ = [
+    "WorkerQuality",
+    "TaskStats",
+    "QualityReport",
+    "AgreementStats",
+    "AgreementReport",
     "AnnotationRead",
     "AuditEventRead",
     "BatchCounts",

@@ -14,6 +14,7 @@ from labelmill.schemas import (
     ProjectRead,
     ProjectUpdate,
     ProjectVersionRead,
+    QualityReport,
     StaffingAdd,
     StaffingRead,
 )
@@ -117,3 +118,11 @@ class Projects(Resource):
 
     def remove_staffing(self, project_id: int, pool_id: int) -> None:
         self._delete(f"/api/projects/{project_id}/staffing/{pool_id}")
+
+    def quality(self, project_id: int, *, limit: int | None = None) -> QualityReport:
+        """The project's quality report: agreement between annotators (percent agreement,
+        Fleiss' kappa, Krippendorff's alpha), task progress and a table of up to ``limit``
+        workers (most answers first; the server's default is 100, at most 1000)."""
+        return self._get(
+            f"/api/projects/{project_id}/quality", QualityReport, params={"limit": limit}
+        )
