@@ -36,3 +36,16 @@ def test_public_surface_is_exported() -> None:
     assert sorted(quality.__all__) == sorted(set(quality.__all__))
     for name in quality.__all__:
         assert hasattr(quality, name), name
+
+
+def test_every_public_name_stays_itself_after_every_submodule_is_imported() -> None:
+    """Names load lazily; a submodule of the same name as a public function would replace it
+    on the package once imported (``quality.aggregate`` the module, not the function)."""
+    import importlib
+    import types
+
+    for path in sorted(PACKAGE.glob("*.py")):
+        if path.stem != "__init__":
+            importlib.import_module(f"labelmill.quality.{path.stem}")
+    for name in quality.__all__:
+        assert not isinstance(getattr(quality, name), types.ModuleType), name

@@ -14,7 +14,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .aggregate import AggregationResult, aggregate
+    from .accuracy import wilson_interval, worker_accuracy
     from .agreement import cohens_kappa, fleiss_kappa, percent_agreement
     from .base import BaseClassificationAggregator
     from .boxes import BoxResult, aggregate_boxes, iou_matrix
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .pairwise import PairwiseResult, aggregate_pairwise, bradley_terry
     from .ranking import RankingResult, aggregate_rankings
     from .ratings import RatingResult, aggregate_ratings
+    from .robust import AggregationResult, aggregate
     from .spans import SpanResult, aggregate_spans
     from .stopping import (
         DEFAULT_SKILL,
@@ -39,11 +40,10 @@ if TYPE_CHECKING:
         shrunk_skill,
     )
     from .wawa import Wawa
-    from .worker_accuracy import wilson_interval, worker_accuracy
     from .zero_based_skill import ZeroBasedSkill
 
 _WHERE: dict[str, str] = {
-    "AggregationResult": ".aggregate",
+    "AggregationResult": ".robust",
     "BaseClassificationAggregator": ".base",
     "BoxResult": ".boxes",
     "DEFAULT_SKILL": ".stopping",
@@ -62,7 +62,7 @@ _WHERE: dict[str, str] = {
     "StopDecision": ".stopping",
     "Wawa": ".wawa",
     "ZeroBasedSkill": ".zero_based_skill",
-    "aggregate": ".aggregate",
+    "aggregate": ".robust",
     "aggregate_boxes": ".boxes",
     "aggregate_multilabel": ".multilabel",
     "aggregate_pairwise": ".pairwise",
@@ -78,8 +78,8 @@ _WHERE: dict[str, str] = {
     "posterior_one_coin": ".stopping",
     "should_stop": ".stopping",
     "shrunk_skill": ".stopping",
-    "wilson_interval": ".worker_accuracy",
-    "worker_accuracy": ".worker_accuracy",
+    "wilson_interval": ".accuracy",
+    "worker_accuracy": ".accuracy",
 }
 
 __all__ = [

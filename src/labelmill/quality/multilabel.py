@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .aggregate import aggregate
+from .robust import aggregate
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,14 +17,6 @@ import pandas as pd
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
-# ``worker_accuracy`` is looked up first, on its own: the package loads its names lazily, and
-# once the submodule ``labelmill.quality.worker_accuracy`` is imported (for ``wilson_interval``)
-# the package attribute of that name is the module, so a later
-# ``from labelmill.quality import worker_accuracy`` elsewhere would get the module, not the
-# function. Resolving the function first pins the attribute to it.
-from labelmill.quality import worker_accuracy as _pin_worker_accuracy  # noqa: F401
-
-# isort: split
 from labelmill.quality import fleiss_kappa, krippendorff_alpha, percent_agreement, wilson_interval
 from labelmill.schemas.quality import (
     AgreementReport,
