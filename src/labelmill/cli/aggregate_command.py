@@ -26,6 +26,7 @@ import click
 import numpy as np
 import pandas as pd
 
+from labelmill.cli.aggregate_remote import run_remote
 from labelmill.quality import (
     GLAD,
     MACE,
@@ -327,7 +328,7 @@ _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 @click.command("aggregate")
-@click.argument("labels_path", metavar="LABELS.csv", type=_FILE)
+@click.argument("labels_path", metavar="[LABELS.csv]", type=_FILE, required=False)
 @click.option(
     "--method",
     type=click.Choice(
@@ -360,8 +361,22 @@ _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
     type=click.IntRange(min=2),
     help="Folds for the held-out accuracy of methods that learn from gold.",
 )
+@click.option(
+    "--project",
+    "project_id",
+    type=int,
+    help="Re-aggregate this project on the server instead (a background job; with --url, --key).",
+)
+@click.option(
+    "--url", envvar="LABELMILL_URL", help="With --project: the server (or LABELMILL_URL)."
+)
+@click.option(
+    "--key", "api_key", envvar="LABELMILL_API_KEY", help="With --project: an organization key."
+)
+@click.option("--wait/--no-wait", default=True, help="With --project: wait for the job.")
+@click.option("--timeout", default=600.0, show_default=True, help="With --project --wait.")
 def aggregate(
-    labels_path: Path,
+    labels_path: Path | None,
     method: str,
     gold_path: Path | None,
     out_path: Path | None,
@@ -371,12 +386,34 @@ def aggregate(
     gold_label_column: str | None,
     seed: int,
     folds: int,
+    project_id: int | None,
+    url: str | None,
+    api_key: str | None,
+    wait: bool,
+    timeout: float,
 ) -> None:
-    """Infer one label per task from crowd labels in LABELS.csv (columns worker, task, label).
+    """Infer one label per task from crowd labels in LABELS.csv (columns worker, task, label),
+    or with --project re-aggregate a project's answers on a server.
 
     Offline: no server is needed. With --gold, prints the accuracy on the gold tasks and how
     accurate the busiest workers were.
     """
+    if project_id is not None:
+        if labels_path is not None:
+            raise click.UsageError("give LABELS.csv (offline) or --project (on a server), not both")
+        if not url or not api_key:
+            raise click.UsageError("--project needs --url and --key (or LABELMILL_URL/_API_KEY)")
+        run_remote(
+            url=url,
+            api_key=api_key,
+            project_id=project_id,
+            method=method,
+            wait=wait,
+            timeout=timeout,
+        )
+        return
+    if labels_path is None:
+        raise click.UsageError("give LABELS.csv, or --project to re-aggregate on a server")
     if method in GOLD_REQUIRED and gold_path is None:
         raise click.UsageError(f"--method {method} needs --gold")
     data = read_labels(labels_path, task_column, worker_column, label_column)

@@ -9,6 +9,7 @@ from labelmill.client._pagination import iterate_pages
 from labelmill.client._resources._base import Resource
 from labelmill.client._sentinel import UNSET, Unset, given
 from labelmill.schemas import (
+    JobRead,
     Page,
     ProjectCreate,
     ProjectRead,
@@ -18,6 +19,7 @@ from labelmill.schemas import (
     StaffingAdd,
     StaffingRead,
 )
+from labelmill.schemas.revisions import AggregateRequest, AnswerRevisionRead
 
 
 class Projects(Resource):
@@ -125,4 +127,21 @@ class Projects(Resource):
         workers (most answers first; the server's default is 100, at most 1000)."""
         return self._get(
             f"/api/projects/{project_id}/quality", QualityReport, params={"limit": limit}
+        )
+
+    def aggregate(self, project_id: int, method: str = "auto") -> JobRead:
+        """Queue a re-aggregation of every answer of the project (``auto``: Dawid-Skene made
+        robust for sparse workers, calibrated on gold; or ``dawid_skene``,
+        ``majority_vote``). Answers it changes are listed by ``revisions``."""
+        body = AggregateRequest.model_validate({"method": method})
+        return self._post(
+            f"/api/projects/{project_id}/aggregate", JobRead, json=body.model_dump(mode="json")
+        )
+
+    def revisions(
+        self, project_id: int, *, cursor: str | None = None, limit: int | None = None
+    ) -> Page[AnswerRevisionRead]:
+        """One page of the completed answers that re-aggregation changed, with old values."""
+        return self._page(
+            f"/api/projects/{project_id}/revisions", AnswerRevisionRead, cursor=cursor, limit=limit
         )
