@@ -78,7 +78,13 @@ class Factory:
             )
             return pool.id
 
-    def worker(self, org: OrgHandle, pool_id: int | None = None) -> WorkerHandle:
+    def reviewer(self, org: OrgHandle) -> WorkerHandle:
+        """A worker who reviews (and may annotate) in the org's default pool."""
+        return self.worker(org, reviewer=True)
+
+    def worker(
+        self, org: OrgHandle, pool_id: int | None = None, *, reviewer: bool = False
+    ) -> WorkerHandle:
         with self.db.write_session() as session:
             pool = workforce.get_own_pool(
                 session=session, org_id=org.id, pool_id=pool_id or org.pool_id
@@ -89,7 +95,7 @@ class Factory:
                 name=f"worker-{self._next()}",
                 email=None,
                 pool=pool,
-                reviewer=False,
+                reviewer=reviewer,
                 actor=CLI_ADMIN,
             )
             return WorkerHandle(user_id=created.user.id, key=created.api_key)
@@ -109,6 +115,8 @@ class Factory:
         confidence_target: float = 0.95,
         skill_threshold: float = 0.0,
         min_gold_answers: int = 5,
+        review_rate: float = 0.0,
+        review_below: float = 0.0,
     ) -> ProjectHandle:
         with self.db.write_session() as session:
             project = projects.create_project(
@@ -125,6 +133,8 @@ class Factory:
                     confidence_target=confidence_target,
                     skill_threshold=skill_threshold,
                     min_gold_answers=min_gold_answers,
+                    review_rate=review_rate,
+                    review_below=review_below,
                 ),
                 default_lease_seconds=300,
                 actor=CLI_ADMIN,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final, Literal, Self
 
 import httpx
 from pydantic import BaseModel, ConfigDict
@@ -26,6 +26,7 @@ from labelmill.schemas import (
     SubmissionResult,
     WorkerProject,
 )
+from labelmill.schemas.review import ReviewDecided, ReviewDecision, ReviewLeaseRead
 
 DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=10.0)
 
@@ -144,6 +145,27 @@ class Client:
         """Extend the lease; ``ConflictError`` when it is gone."""
         response = self._http.request("POST", f"/api/work/assignments/{assignment_id}/heartbeat")
         return parse(Heartbeat, response)
+
+    def next_review(self, project_id: int) -> ReviewLeaseRead | None:
+        """Lease the next completed task waiting for review (reviewers), or ``None``."""
+        response = self._http.request("POST", f"/api/review/projects/{project_id}/next")
+        if response.status_code == httpx.codes.NO_CONTENT:
+            return None
+        return parse(ReviewLeaseRead, response)
+
+    def decide_review(
+        self,
+        review_id: int,
+        decision: Literal["accept", "correct", "reject"],
+        response: dict[str, Any] | None = None,
+    ) -> ReviewDecided:
+        """Accept the answer under review, correct it (``response`` is the right answer), or
+        reject it (the task goes back for one more label)."""
+        body = ReviewDecision(decision=decision, response=response)
+        answer = self._http.request(
+            "POST", f"/api/review/{review_id}/decide", json=body.model_dump(mode="json")
+        )
+        return parse(ReviewDecided, answer)
 
     def skip(self, assignment_id: int) -> None:
         """Give the leased task back without answering it."""

@@ -30,6 +30,15 @@ class QualitySettings(Wire):
         "this after min_gold_answers gold answers (0: never).",
     )
     min_gold_answers: int = Field(default=5, ge=1, le=10_000)
+    review_rate: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="Share of completed tasks sent to review."
+    )
+    review_below: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="Completed tasks with a confidence under this always go to review.",
+    )
 
     @model_validator(mode="after")
     def _max_not_below_min(self) -> QualitySettings:
@@ -56,6 +65,8 @@ class ProjectUpdate(Wire):
     confidence_target: float | None = Field(default=None, ge=0.5, le=1.0)
     skill_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     min_gold_answers: int | None = Field(default=None, ge=1, le=10_000)
+    review_rate: float | None = Field(default=None, ge=0.0, le=1.0)
+    review_below: float | None = Field(default=None, ge=0.0, le=1.0)
 
 
 class ProjectRead(ReadModel):
@@ -73,6 +84,8 @@ class ProjectRead(ReadModel):
     confidence_target: float = 0.95
     skill_threshold: float = 0.0
     min_gold_answers: int = 5
+    review_rate: float = 0.0
+    review_below: float = 0.0
     created_at: datetime
     updated_at: datetime
 

@@ -16,6 +16,7 @@ from labelmill.server.api import (
     routes_ops,
     routes_projects,
     routes_quality,
+    routes_review,
     routes_tasks,
     routes_work,
 )
@@ -69,6 +70,7 @@ def create_app(
     for module in (routes_account, routes_projects, routes_tasks, routes_work, routes_ops):
         app.include_router(module.router)
     app.include_router(routes_aggregation.router)
+    app.include_router(routes_review.router)
     app.include_router(routes_quality.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app

@@ -36,6 +36,8 @@ class Projects(Resource):
         confidence_target: float | Unset = UNSET,
         skill_threshold: float | Unset = UNSET,
         min_gold_answers: int | Unset = UNSET,
+        review_rate: float | Unset = UNSET,
+        review_below: float | Unset = UNSET,
     ) -> ProjectRead:
         """Create a project. Settings left out take the server's defaults."""
         body = ProjectCreate.model_validate(
@@ -50,6 +52,8 @@ class Projects(Resource):
                 confidence_target=confidence_target,
                 skill_threshold=skill_threshold,
                 min_gold_answers=min_gold_answers,
+                review_rate=review_rate,
+                review_below=review_below,
             )
         )
         return self._post(
@@ -80,6 +84,8 @@ class Projects(Resource):
         confidence_target: float | Unset = UNSET,
         skill_threshold: float | Unset = UNSET,
         min_gold_answers: int | Unset = UNSET,
+        review_rate: float | Unset = UNSET,
+        review_below: float | Unset = UNSET,
     ) -> ProjectRead:
         """Change the fields given; the others stay as they are. New ``params`` make a new
         version (see ``versions``). ``None`` is sent as ``null``, which differs from leaving a
@@ -95,6 +101,8 @@ class Projects(Resource):
                 confidence_target=confidence_target,
                 skill_threshold=skill_threshold,
                 min_gold_answers=min_gold_answers,
+                review_rate=review_rate,
+                review_below=review_below,
             )
         )
         return self._patch(

@@ -110,6 +110,7 @@ async def submit(assignment_id: int, body: Submission, request: Request) -> Resp
         response=body.response,
         duration_ms=body.duration_ms,
         now=utcnow(),
+        rng=_rng,
     )
     return _json(
         {"annotation_id": result.annotation_id, "task_id": result.task_id, "late": result.late}

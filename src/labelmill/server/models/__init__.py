@@ -2,7 +2,7 @@
 
 from labelmill.server.models.job import AuditEvent, Job
 from labelmill.server.models.project import Batch, Project, ProjectVersion
-from labelmill.server.models.quality import AnswerRevision, WorkerSkill
+from labelmill.server.models.quality import AnswerRevision, Review, WorkerSkill
 from labelmill.server.models.task import Task
 from labelmill.server.models.tenancy import ApiKey, Membership, Organization, User
 from labelmill.server.models.work import Annotation, Assignment
@@ -22,6 +22,7 @@ __all__ = [
     "Project",
     "ProjectStaffing",
     "ProjectVersion",
+    "Review",
     "Task",
     "User",
     "WorkerSkill",

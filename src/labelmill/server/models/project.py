@@ -35,6 +35,10 @@ class Project(Base):
     # removed from the project; 0 never removes anyone.
     skill_threshold: Mapped[float] = mapped_column(Float, default=0.0)
     min_gold_answers: Mapped[int] = mapped_column(Integer, default=5)
+    # Review stage: this share of completed tasks, and every task completed with a confidence
+    # under review_below, waits for a reviewer before its batch can complete.
+    review_rate: Mapped[float] = mapped_column(Float, default=0.0)
+    review_below: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 

@@ -59,3 +59,31 @@ class AnswerRevision(Base):
     old_confidence: Mapped[float | None] = mapped_column(Float)
     new_confidence: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+REVIEW_STATUSES = ("pending", "in_review", "accepted", "corrected", "rejected")
+"""``task.review_status``: None (not sent to review) or one of these."""
+
+
+class Review(Base):
+    """A reviewer's lease on a completed task and their decision: accept, correct (the
+    correction becomes the answer) or reject (the task goes back for more labels)."""
+
+    __tablename__ = "review"
+    __table_args__ = (
+        Index("ix_review_project_status", "project_id", "status"),
+        Index("ix_review_reviewer_project", "reviewer_id", "project_id"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20), default="leased")
+    """leased → decided | expired"""
+    decision: Mapped[str | None] = mapped_column(String(20), default=None)
+    old_response: Mapped[dict[str, Any] | None] = mapped_column(JsonType, default=None)
+    response: Mapped[dict[str, Any] | None] = mapped_column(JsonType, default=None)
+    leased_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)

@@ -28,6 +28,7 @@ class Task(Base):
         UniqueConstraint("org_id", "unique_id"),
         Index("ix_task_project_status_id", "project_id", "status", "id"),
         Index("ix_task_batch_status", "batch_id", "status"),
+        Index("ix_task_project_review", "project_id", "review_status"),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
@@ -50,6 +51,8 @@ class Task(Base):
     open_leases: Mapped[int] = mapped_column(Integer, default=0)
     response: Mapped[dict[str, Any] | None] = mapped_column(JsonType, default=None)
     confidence: Mapped[float | None] = mapped_column(Float, default=None)
+    # None, or where the task is in the review stage (models.quality.REVIEW_STATUSES).
+    review_status: Mapped[str | None] = mapped_column(String(20), default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)

@@ -124,13 +124,17 @@ def _has_regular_tasks(session: Session, batch_id: int) -> bool:
     )
 
 
+# A task still owes work while it is pending or waits for (or is in) review.
+_UNFINISHED = (Task.status == "pending") | Task.review_status.in_(("pending", "in_review"))
+
+
 def _has_open_tasks(session: Session, *conditions: object) -> bool:
     return bool(
         session.scalar(
             select(
                 exists().where(
                     *conditions,  # type: ignore[arg-type]
-                    Task.status == "pending",
+                    _UNFINISHED,
                     Task.is_gold.is_(False),
                 )
             )
@@ -180,9 +184,7 @@ def settle_batch(*, session: Session, batch_id: int) -> None:
 def settle_finished_batches(*, session: Session) -> int:
     """Complete every in-progress batch that has work and nothing pending. Returns how
     many were seen."""
-    pending = exists().where(
-        Task.batch_id == Batch.id, Task.status == "pending", Task.is_gold.is_(False)
-    )
+    pending = exists().where(Task.batch_id == Batch.id, _UNFINISHED, Task.is_gold.is_(False))
     has_work = exists().where(Task.batch_id == Batch.id, Task.is_gold.is_(False))
     batch_ids = list(
         session.scalars(select(Batch.id).where(Batch.status == "in_progress", has_work, ~pending))

@@ -65,6 +65,8 @@ def create_project(
         confidence_target=spec.confidence_target,
         skill_threshold=spec.skill_threshold,
         min_gold_answers=spec.min_gold_answers,
+        review_rate=spec.review_rate,
+        review_below=spec.review_below,
     )
     session.add(project)
     session.flush()

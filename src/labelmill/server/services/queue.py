@@ -302,6 +302,8 @@ _LOCK_TASK = (
         _project.c.confidence_target,
         _project.c.skill_threshold,
         _project.c.min_gold_answers,
+        _project.c.review_rate,
+        _project.c.review_below,
     )
     .join_from(_task, _project, _project.c.id == _task.c.project_id)
     .where(_task.c.id == bindparam("t_id"))

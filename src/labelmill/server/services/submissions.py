@@ -49,6 +49,7 @@ _UPDATE_COMPLETED = (
         status="completed",
         response=bindparam("new_response", type_=_task.c.response.type),
         completed_at=bindparam("new_completed_at", type_=UtcDateTime()),
+        review_status=bindparam("new_review_status"),
     )
 )
 
@@ -94,6 +95,8 @@ class TaskState:
     worker_removed: bool
     confidence_target: float
     rules: QualityRules
+    review_rate: float
+    review_below: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +121,7 @@ def plan_submission(
     project_params: Any,
     raw_response: dict[str, Any],
     earlier_answers: Callable[[], list[Answer]],
+    review_roll: float,
     now: datetime,
 ) -> Plan:
     """The rules of a submission, the same on every database; the caller has locked the
@@ -130,7 +134,9 @@ def plan_submission(
     Dynamic overlap (DESIGN.md §6): once a task has its target number of answers, its type's
     aggregator weighs them by the workers' skills; the task completes when the answer's
     confidence reaches the project's target or at ``max_labels``, and otherwise its target
-    grows by one. ``earlier_answers`` (in submission order) is called only then.
+    grows by one. ``earlier_answers`` (in submission order) is called only then. A task that
+    completes goes to review when its confidence is under the project's ``review_below`` or
+    when ``review_roll`` (uniform in [0, 1)) falls under its ``review_rate``.
     """
     if state.worker_removed:
         raise Forbidden("you were removed from this project by its quality rules")
@@ -158,6 +164,7 @@ def plan_submission(
         "new_confidence": None,
         "new_response": None,
         "new_completed_at": None,
+        "new_review_status": None,
     }
     agreements: list[tuple[int, bool]] = []
     finished = False
@@ -175,6 +182,8 @@ def plan_submission(
             finished = True
             values["new_response"] = settlement.response
             values["new_completed_at"] = now
+            if settlement.confidence < state.review_below or review_roll < state.review_rate:
+                values["new_review_status"] = "pending"
             final = task_type.answer_key(settlement.response)
             agreements = [
                 (a.worker_id, task_type.answer_key(a.response) == final)
@@ -218,8 +227,10 @@ def submit(
     response: dict[str, Any],
     duration_ms: int | None,
     now: datetime,
+    review_roll: float = 1.0,
 ) -> Submitted:
-    """Record the worker's answer (see ``plan_submission`` for the rules)."""
+    """Record the worker's answer (see ``plan_submission`` for the rules; the default roll
+    sends nothing to review by chance)."""
     task_id, project_id = get_own_assignment(
         session=session, assignment_id=assignment_id, worker_id=worker_id
     )
@@ -246,6 +257,8 @@ def submit(
         worker_removed=own is not None and own[1] is not None,
         confidence_target=task.confidence_target,
         rules=rules,
+        review_rate=task.review_rate,
+        review_below=task.review_below,
     )
     plan = plan_submission(
         state=state,
@@ -256,6 +269,7 @@ def submit(
         earlier_answers=lambda: [
             Answer(w, r, s) for w, r, s in conn.execute(_ANSWERS, {"t_id": task_id})
         ],
+        review_roll=review_roll,
         now=now,
     )
     annotation_id = conn.execute(

@@ -39,7 +39,9 @@ def submit(
     response: dict[str, Any],
     duration_ms: int | None,
     now: datetime,
+    rng: random.Random,
 ) -> submissions.Submitted:
+    review_roll = rng.random()  # whether a completed task is sampled for review
     if db.is_postgres:
         return work_pg.submit(
             db,
@@ -48,6 +50,7 @@ def submit(
             response=response,
             duration_ms=duration_ms,
             now=now,
+            review_roll=review_roll,
         )
     with db.write_session() as session:
         worker_id = require_worker(authenticate(session=session, secret=secret))
@@ -58,4 +61,5 @@ def submit(
             response=response,
             duration_ms=duration_ms,
             now=now,
+            review_roll=review_roll,
         )

@@ -43,7 +43,8 @@ SELECT n.worker_id, n.response, ws.skill
 """
 # The annotation, the assignment and the task's counters (and answer, when it is settled) in
 # one statement; it also answers whether the task's batch may now be finished (the other
-# regular tasks of the batch are no longer pending), so that the caller settles it.
+# regular tasks of the batch are neither pending nor waiting for review), so that the caller
+# settles it.
 _SUBMIT_WRITE = """
 WITH new_annotation AS (
     INSERT INTO annotation (task_id, project_id, assignment_id, worker_id, source, response,
@@ -63,12 +64,14 @@ counted AS (
            confidence = %(new_confidence)s,
            status = CASE WHEN %(finished)s THEN 'completed' ELSE status END,
            response = CASE WHEN %(finished)s THEN %(new_response)s ELSE response END,
-           completed_at = CASE WHEN %(finished)s THEN %(new_updated_at)s ELSE completed_at END
+           completed_at = CASE WHEN %(finished)s THEN %(new_updated_at)s ELSE completed_at END,
+           review_status = CASE WHEN %(finished)s THEN %(new_review_status)s
+                                ELSE review_status END
      WHERE id = %(t_id)s)
-SELECT id, %(finished)s AND NOT EXISTS (
+SELECT id, %(finished)s AND %(new_review_status)s IS NULL AND NOT EXISTS (
            SELECT 1 FROM task t
-            WHERE t.batch_id = %(batch_id)s AND t.status = 'pending' AND NOT t.is_gold
-              AND t.id <> %(t_id)s)
+            WHERE t.batch_id = %(batch_id)s AND NOT t.is_gold AND t.id <> %(t_id)s
+              AND (t.status = 'pending' OR t.review_status IN ('pending', 'in_review')))
   FROM new_annotation
 """
 
@@ -134,6 +137,7 @@ def submit(
     response: dict[str, Any],
     duration_ms: int | None,
     now: datetime,
+    review_roll: float,
 ) -> Submitted:
     """``submissions.submit`` for the holder of ``secret``: lock and read, decide, write."""
     if not 0 < assignment_id <= _BIGINT_MAX:
@@ -161,16 +165,12 @@ def submit(
                 version,
                 task_params,
                 gold_answer,
-                task_type_name,
-                max_labels,
-                confidence_target,
-                skill_threshold,
-                min_gold_answers,
+                project,
                 worker_skill,
                 worker_removed,
                 earlier,
             ) = row
-            rules = QualityRules(skill_threshold, min_gold_answers)
+            rules = QualityRules(project["skill_threshold"], project["min_gold_answers"])
             state = TaskState(
                 task_id=task_id,
                 project_id=project_id,
@@ -179,7 +179,7 @@ def submit(
                 open_leases=open_leases,
                 n_annotations=n_annotations,
                 label_target=label_target,
-                max_labels=max_labels,
+                max_labels=project["max_labels"],
                 params=task_params,
                 gold_answer=gold_answer,
                 assignment_status=assignment_status,
@@ -187,8 +187,10 @@ def submit(
                 worker_id=worker_id,
                 worker_skill=worker_skill,
                 worker_removed=worker_removed,
-                confidence_target=confidence_target,
+                confidence_target=project["confidence_target"],
                 rules=rules,
+                review_rate=project["review_rate"],
+                review_below=project["review_below"],
             )
 
             def earlier_answers() -> list[Answer]:
@@ -200,10 +202,11 @@ def submit(
             plan = plan_submission(
                 state=state,
                 assignment_id=assignment_id,
-                task_type=task_type_of(task_type_name),
+                task_type=task_type_of(project["task_type"]),
                 project_params=_project_params(conn, project_id, version),
                 raw_response=response,
                 earlier_answers=earlier_answers,
+                review_roll=review_roll,
                 now=now,
             )
             values = {
