@@ -188,6 +188,7 @@ def measure(kind: str, n: int, workers: int, profile: bool = False) -> dict[str,
                     response=body.response,
                     duration_ms=body.duration_ms,
                     now=utcnow(),
+                    rng=rng,
                 ),
             )
         if profiler is not None:
