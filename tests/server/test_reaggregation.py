@@ -10,23 +10,8 @@ from fastapi.testclient import TestClient
 
 from labelmill.server.db.engine import Database
 from labelmill.server.jobs.runner import run_due_jobs
-from tests.factory import Factory, OrgHandle, WorkerHandle, auth
-
-
-def _answer(client: TestClient, project_id: int, worker: WorkerHandle, category: str) -> int:
-    lease = client.post(f"/api/work/projects/{project_id}/next", headers=auth(worker.key))
-    assert lease.status_code == 200, lease.text
-    done = client.post(
-        f"/api/work/assignments/{lease.json()['assignment_id']}/submit",
-        json={"response": {"category": category}},
-        headers=auth(worker.key),
-    )
-    assert done.status_code == 200, done.text
-    return int(lease.json()["task_id"])
-
-
-def _task(client: TestClient, org: OrgHandle, task_id: int) -> dict[str, Any]:
-    return dict(client.get(f"/api/tasks/{task_id}", headers=auth(org.key)).json())
+from tests.factory import Factory, auth
+from tests.server.loop import answer_next, read_task
 
 
 def test_gold_calibrated_reaggregation_revises_an_answer_and_records_the_old_one(
@@ -43,14 +28,14 @@ def test_gold_calibrated_reaggregation_revises_an_answer_and_records_the_old_one
     disputed = project.task_ids[0]
     # Online, with nothing known about the workers, two "dog" beat one "cat".
     for worker, category in ((biased[0], "dog"), (biased[1], "dog"), (careful, "cat")):
-        assert _answer(client, project.id, worker, category) == disputed
-    assert _task(client, org, disputed)["response"] == {"category": "dog"}
+        assert answer_next(client, project.id, worker, category) == disputed
+    assert read_task(client, org, disputed)["response"] == {"category": "dog"}
 
     # Gold then shows the two say "dog" for cats, and the careful worker is right.
     url = f"/api/projects/{project.id}"
     assert client.patch(url, json={"gold_rate": 1.0}, headers=auth(org.key)).status_code == 200
     for worker, category in ((biased[0], "dog"), (biased[1], "dog"), (careful, "cat")):
-        answered = {_answer(client, project.id, worker, category) for _ in range(4)}
+        answered = {answer_next(client, project.id, worker, category) for _ in range(4)}
         assert answered == {project.task_ids[i] for i in gold}
 
     # Majority vote over everything changes nothing; the gold-calibrated default does.
@@ -65,7 +50,7 @@ def test_gold_calibrated_reaggregation_revises_an_answer_and_records_the_old_one
     assert revision["task_id"] == disputed and revision["method"] == "auto"
     assert revision["old_response"] == {"category": "dog"}
     assert revision["new_response"] == {"category": "cat"}
-    task = _task(client, org, disputed)
+    task = read_task(client, org, disputed)
     assert task["response"] == {"category": "cat"}
     assert task["confidence"] == revision["new_confidence"] > 0.5
     # Running it again finds nothing more to change.

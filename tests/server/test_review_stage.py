@@ -12,22 +12,7 @@ from fastapi.testclient import TestClient
 from labelmill.server.db.engine import Database
 from labelmill.server.services import worker_skills
 from tests.factory import Factory, OrgHandle, ProjectHandle, WorkerHandle, auth
-
-
-def _answer(client: TestClient, project: ProjectHandle, worker: WorkerHandle, cat: str) -> int:
-    lease = client.post(f"/api/work/projects/{project.id}/next", headers=auth(worker.key))
-    assert lease.status_code == 200, lease.text
-    done = client.post(
-        f"/api/work/assignments/{lease.json()['assignment_id']}/submit",
-        json={"response": {"category": cat}},
-        headers=auth(worker.key),
-    )
-    assert done.status_code == 200, done.text
-    return int(lease.json()["task_id"])
-
-
-def _task(client: TestClient, org: OrgHandle, task_id: int) -> dict[str, Any]:
-    return dict(client.get(f"/api/tasks/{task_id}", headers=auth(org.key)).json())
+from tests.server.loop import answer_next, read_task
 
 
 def _next_review(client: TestClient, project: ProjectHandle, reviewer: WorkerHandle) -> Any:
@@ -51,9 +36,9 @@ def test_a_correction_becomes_the_answer_and_counts_against_the_wrong_workers(
     first, second = factory.worker(org), factory.worker(org)
     reviewer = factory.reviewer(org)
     project = factory.project(org, n_tasks=1, min_labels=2, max_labels=2, review_rate=1.0)
-    task_id = _answer(client, project, first, "dog")
-    _answer(client, project, second, "cat")
-    task = _task(client, org, task_id)
+    task_id = answer_next(client, project.id, first, "dog")
+    answer_next(client, project.id, second, "cat")
+    task = read_task(client, org, task_id)
     assert (task["status"], task["response"]) == ("completed", {"category": "dog"})
     assert _batch_status(client, org, project) == "in_progress"  # waits for its review
 
@@ -79,7 +64,7 @@ def test_a_correction_becomes_the_answer_and_counts_against_the_wrong_workers(
     assert fixed.status_code == 200, fixed.text
     assert _decide(client, body["review_id"], reviewer, decision="accept").status_code == 409
 
-    task = _task(client, org, task_id)
+    task = read_task(client, org, task_id)
     assert (task["response"], task["confidence"]) == ({"category": "cat"}, 1.0)
     assert _batch_status(client, org, project) == "completed"
     revisions = client.get(f"/api/projects/{project.id}/revisions", headers=auth(org.key))
@@ -103,14 +88,14 @@ def test_a_rejected_answer_sends_the_task_back_for_another_label(
     workers = [factory.worker(org) for _ in range(3)]
     reviewer = factory.reviewer(org)
     project = factory.project(org, n_tasks=1, min_labels=2, max_labels=3, review_below=0.99)
-    task_id = _answer(client, project, workers[0], "dog")
-    _answer(client, project, workers[1], "cat")
-    _answer(client, project, workers[2], "cat")  # at max_labels, under 0.99: to review
-    assert _task(client, org, task_id)["status"] == "completed"
+    task_id = answer_next(client, project.id, workers[0], "dog")
+    answer_next(client, project.id, workers[1], "cat")
+    answer_next(client, project.id, workers[2], "cat")  # at max_labels, under 0.99: to review
+    assert read_task(client, org, task_id)["status"] == "completed"
     review_id = _next_review(client, project, reviewer).json()["review_id"]
     rejected = _decide(client, review_id, reviewer, decision="reject")
     assert rejected.status_code == 200 and rejected.json()["task_status"] == "pending"
-    task = _task(client, org, task_id)
+    task = read_task(client, org, task_id)
     assert (task["status"], task["response"], task["label_target"]) == ("pending", None, 4)
     # Only a worker who has not answered it can take the new slot; the reviewer can.
     assert (
@@ -119,8 +104,8 @@ def test_a_rejected_answer_sends_the_task_back_for_another_label(
         ).status_code
         == 204
     )
-    assert _answer(client, project, reviewer, "bird") == task_id
-    assert _task(client, org, task_id)["status"] == "completed"
+    assert answer_next(client, project.id, reviewer, "bird") == task_id
+    assert read_task(client, org, task_id)["status"] == "completed"
     # The reviewer answered it, so they may not review it again.
     assert _next_review(client, project, reviewer).status_code == 204
 
@@ -132,10 +117,10 @@ def test_accepting_completes_the_batch_and_unsampled_tasks_skip_review(
     worker, reviewer = factory.worker(org), factory.reviewer(org)
     sampled = factory.project(org, n_tasks=1, review_rate=1.0)
     unsampled = factory.project(org, n_tasks=1)
-    _answer(client, unsampled, worker, "cat")
+    answer_next(client, unsampled.id, worker, "cat")
     assert _batch_status(client, org, unsampled) == "completed"
     assert _next_review(client, unsampled, reviewer).status_code == 204
-    _answer(client, sampled, worker, "cat")
+    answer_next(client, sampled.id, worker, "cat")
     assert _batch_status(client, org, sampled) == "in_progress"
     review_id = _next_review(client, sampled, reviewer).json()["review_id"]
     accepted = _decide(client, review_id, reviewer, decision="accept")

@@ -14,7 +14,8 @@ from fastapi.testclient import TestClient
 
 from labelmill.server.db.engine import Database
 from labelmill.server.services import tenancy
-from tests.factory import Factory, OrgHandle, WorkerHandle, auth
+from tests.factory import Factory, WorkerHandle, auth
+from tests.server.loop import read_task
 
 
 def _next(client: TestClient, project_id: int, key: str) -> Any:
@@ -27,12 +28,6 @@ def _submit(client: TestClient, assignment_id: int, key: str, category: str = "c
         json={"response": {"category": category}},
         headers=auth(key),
     )
-
-
-def _task(client: TestClient, org: OrgHandle, task_id: int) -> dict[str, Any]:
-    response = client.get(f"/api/tasks/{task_id}", headers=auth(org.key))
-    assert response.status_code == 200, response.text
-    return dict(response.json())
 
 
 def _message(response: Any) -> str:
@@ -85,7 +80,7 @@ def test_callers_who_may_not_work_are_refused_with_the_same_answers(
     ):
         assert response.status_code == 401
     # Nothing was written by any refusal: the lease is still the only one, unsubmitted.
-    task = _task(client, org, lease.json()["task_id"])
+    task = read_task(client, org, lease.json()["task_id"])
     assert (task["n_annotations"], task["status"]) == (0, "pending")
 
 
@@ -102,7 +97,7 @@ def test_asking_again_returns_the_same_lease_renewed(client: TestClient, factory
         first["expires_at"]
     )
     # Only one slot was taken.
-    task = _task(client, org, first["task_id"])
+    task = read_task(client, org, first["task_id"])
     assert task["n_annotations"] == 0
     assert _submit(client, first["assignment_id"], worker.key).status_code == 200
     assert _submit(client, first["assignment_id"], worker.key).status_code == 409
@@ -140,12 +135,12 @@ def test_dynamic_overlap_asks_for_labels_until_confident_or_max_labels(
     project = factory.project(org, n_tasks=1, min_labels=2, max_labels=4)
 
     task_id = _answer_all(client, project.id, workers[:2], ["cat", "dog"])
-    task = _task(client, org, task_id)
+    task = read_task(client, org, task_id)
     assert (task["status"], task["label_target"]) == ("pending", 3)
     assert abs(task["confidence"] - _posterior({"cat": 1, "dog": 1})["cat"]) < 1e-9
 
     _answer_all(client, project.id, workers[2:3], ["dog"])
-    task = _task(client, org, task_id)
+    task = read_task(client, org, task_id)
     confidence = _posterior({"cat": 1, "dog": 2})["dog"]
     assert confidence < 0.95
     assert (task["status"], task["label_target"]) == ("pending", 4)
@@ -153,7 +148,7 @@ def test_dynamic_overlap_asks_for_labels_until_confident_or_max_labels(
 
     # At max_labels the task completes with its most probable answer, however unsure.
     _answer_all(client, project.id, workers[3:], ["dog"])
-    task = _task(client, org, task_id)
+    task = read_task(client, org, task_id)
     assert (task["status"], task["response"], task["n_annotations"]) == (
         "completed",
         {"category": "dog"},
@@ -171,10 +166,10 @@ def test_a_confident_answer_completes_at_min_labels(client: TestClient, factory:
     strict = factory.project(org, n_tasks=1, min_labels=2, max_labels=3)
     easy_task = _answer_all(client, easy.id, workers[:2], ["dog", "dog"])
     strict_task = _answer_all(client, strict.id, workers[:2], ["dog", "dog"])
-    assert _task(client, org, easy_task)["status"] == "completed"
-    assert _task(client, org, strict_task)["label_target"] == 3
+    assert read_task(client, org, easy_task)["status"] == "completed"
+    assert read_task(client, org, strict_task)["label_target"] == 3
     _answer_all(client, strict.id, workers[2:], ["dog"])
-    assert _task(client, org, strict_task)["status"] == "completed"
+    assert read_task(client, org, strict_task)["status"] == "completed"
 
 
 def test_an_invalid_answer_is_refused_naming_the_field_and_keeps_the_lease(
@@ -187,8 +182,8 @@ def test_an_invalid_answer_is_refused_naming_the_field_and_keeps_the_lease(
     bad = _submit(client, lease["assignment_id"], worker.key, "unicorn")
     assert bad.status_code == 422
     assert bad.json()["error"]["details"][0]["loc"][0] == "response"
-    task = _task(client, org, lease["task_id"])
+    task = read_task(client, org, lease["task_id"])
     assert task["n_annotations"] == 0
     good = _submit(client, lease["assignment_id"], worker.key, "cat")
     assert good.status_code == 200, good.text
-    assert _task(client, org, lease["task_id"])["status"] == "completed"
+    assert read_task(client, org, lease["task_id"])["status"] == "completed"
