@@ -1,8 +1,9 @@
 """The annotation loop on PostgreSQL: one database call per ``next task``, two per ``submit``.
 
 The rules are those of ``queue.py`` and ``submissions.py``: leasing runs inside the
-``labelmill_next_task`` function (migration 0002, a statement-for-statement copy of
-``queue.next_task``); a submission locks and reads through ``labelmill_submit_begin``, is
+``labelmill_next_task`` function (migrations 0002 and 0003, a statement-for-statement copy of
+``queue.next_task``); a submission locks and reads through ``labelmill_submit_begin`` (0002,
+0003, 0005), is
 validated and decided by ``submissions.plan_submission`` (shared with every database), and is
 written by one statement, all in one transaction. Going through the driver connection rather
 than SQLAlchemy matters here: measured, each SQLAlchemy statement cost ~0.2 ms of CPU and a
