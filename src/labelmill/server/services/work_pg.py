@@ -4,10 +4,10 @@ The rules are those of ``queue.py`` and ``submissions.py``: leasing runs inside 
 ``labelmill_next_task`` function (migrations 0002 and 0003, a statement-for-statement copy of
 ``queue.next_task``); a submission locks and reads through ``labelmill_submit_begin`` (0002,
 0003, 0005), is validated and decided by ``submissions.plan_submission`` (shared with every
-database), and is written by one statement, all in one transaction. Going through the driver connection rather
-than SQLAlchemy matters here: measured, each SQLAlchemy statement cost ~0.2 ms of CPU and a
-round trip against ~0.05 ms for a prepared statement on psycopg, and the loop runs thousands
-of them a second.
+database), and is written by one statement, all in one transaction. Going through the driver
+connection rather than SQLAlchemy matters here: measured, each SQLAlchemy statement cost
+~0.2 ms of CPU and a round trip against ~0.05 ms for a prepared statement on psycopg, and the
+loop runs thousands of them a second.
 """
 
 from __future__ import annotations
