@@ -10,13 +10,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 
 import click
 from pydantic import ValidationError
 
+from labelmill.cli.encoded_chunks import ChunkSpool, EncodedChunk
 from labelmill.cli.progress import progress_bar
 from labelmill.cli.remote import (
     RemoteError,
@@ -85,12 +85,6 @@ class _Checker:
         return []
 
 
-def _chunks(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
-    source = iter(rows)
-    while chunk := list(islice(source, size)):
-        yield chunk
-
-
 def _rows_or_fail(path: Path, file_format: FileFormat, columns: dict[str, str]) -> Iterator[Row]:
     try:
         yield from read_rows(path, file_format, columns)
@@ -152,16 +146,21 @@ def import_tasks(
         if batch_id is not None:
             client.batches.get(batch_id)  # fail early on an unknown batch
         checker = _Checker(project)
+        spool = ChunkSpool(chunk_size, batch_id)
         total = 0
         with progress_bar(unit="bytes") as progress:
             checking = progress.add_task("checking", total=size or None)
             for row in _rows_or_fail(file, fmt, column_map):
                 checker.check(row)
+                if not checker.bad_rows:  # once a row is bad nothing will be sent
+                    spool.add(row)
                 total += 1
                 if total % 2000 == 0:
                     progress.update(checking, completed=row.end_offset)
+            spool.finish()
             progress.update(checking, completed=size)
         if checker.bad_rows:
+            spool.close()
             more = checker.bad_rows - min(checker.bad_rows, _MAX_REPORTED)
             listing = "\n  ".join(checker.problems)
             raise click.ClickException(
@@ -176,18 +175,9 @@ def import_tasks(
         ):
             sending = progress.add_task("importing", total=size or None, tasks=0)
 
-            def send(chunk: list[Row]) -> TaskBulkResult:
-                return client.tasks.create_many(
-                    project_id,
-                    [row.task for row in chunk],
-                    batch_id,
-                    chunk_size=chunk_size,
-                    concurrency=1,
-                )
-
             def settle(
                 future: Future[TaskBulkResult],
-                chunk: list[Row],
+                chunk: EncodedChunk,
                 later: Iterable[Future[TaskBulkResult]],
             ) -> None:
                 nonlocal created, existing
@@ -198,21 +188,25 @@ def import_tasks(
                     raise RemoteError(_chunk_failure(exc, chunk, created, after)) from exc
                 created += result.created
                 existing += len(result.existing)
-                progress.update(sending, completed=chunk[-1].end_offset, tasks=created + existing)
+                progress.update(sending, completed=chunk.end_offset, tasks=created + existing)
 
-            # Two requests in flight while the next chunk is read and parsed: the server
-            # stores one chunk while it parses the other (PostgreSQL: ~1.3x the rate of one
-            # at a time). Results are taken in file order; a rejected chunk stops the import,
+            # Two requests in flight: the server stores one chunk while it parses the other
+            # (PostgreSQL: ~1.3x the rate of one at a time). The bodies were encoded during
+            # the check. Results are taken in file order; a rejected chunk stops the import,
             # and a chunk already sent after it is counted in the message.
-            in_flight: deque[tuple[Future[TaskBulkResult], list[Row]]] = deque()
-            for chunk in _chunks(_rows_or_fail(file, fmt, column_map), chunk_size):
-                if len(in_flight) >= _IN_FLIGHT:
+            in_flight: deque[tuple[Future[TaskBulkResult], EncodedChunk]] = deque()
+            try:
+                for chunk, body in spool.bodies():
+                    if len(in_flight) >= _IN_FLIGHT:
+                        future, done_chunk = in_flight.popleft()
+                        settle(future, done_chunk, (f for f, _ in in_flight))
+                    future = sender.submit(client.tasks.create_encoded, project_id, body)
+                    in_flight.append((future, chunk))
+                while in_flight:
                     future, done_chunk = in_flight.popleft()
                     settle(future, done_chunk, (f for f, _ in in_flight))
-                in_flight.append((sender.submit(send, chunk), chunk))
-            while in_flight:
-                future, done_chunk = in_flight.popleft()
-                settle(future, done_chunk, (f for f, _ in in_flight))
+            finally:
+                spool.close()
         elapsed = time.perf_counter() - started
     rate = (created + existing) / elapsed if elapsed > 0 else 0.0
     click.echo(
@@ -230,14 +224,14 @@ def _created_or_zero(future: Future[TaskBulkResult]) -> int:
 
 
 def _chunk_failure(
-    exc: ApiError, chunk: list[Row], created_before: int, created_after: int = 0
+    exc: ApiError, chunk: EncodedChunk, created_before: int, created_after: int = 0
 ) -> str:
     """The server's rejection of one chunk, with task indexes turned into file lines."""
     for item in exc.details:
         loc = list(item.loc)
         if len(loc) >= 2 and loc[0] == "tasks" and isinstance(loc[1], int):
-            if 0 <= loc[1] < len(chunk):
-                item.loc = [f"line {chunk[loc[1]].line}", *loc[2:]]
+            if 0 <= loc[1] < len(chunk.lines):
+                item.loc = [f"line {chunk.lines[loc[1]]}", *loc[2:]]
     message = describe_api_error(exc)
     if created_before or created_after:
         message += (

@@ -78,8 +78,12 @@ class HttpSession:
         *,
         params: Query | None = None,
         json: Any = None,
+        content: bytes | None = None,
     ) -> httpx.Response:
-        response = self._client.request(method, path, params=clean_query(params), json=json)
+        headers = {"Content-Type": "application/json"} if content is not None else None
+        response = self._client.request(
+            method, path, params=clean_query(params), json=json, content=content, headers=headers
+        )
         if response.is_error:
             raise error_from_response(response)
         return response
