@@ -16,6 +16,7 @@ from labelmill.quality import (
     bradley_terry,
     iou_matrix,
 )
+from labelmill.quality.pairwise import vote_confidence
 
 from ._crowd import answers
 
@@ -59,8 +60,11 @@ def test_ratings_remove_worker_bias() -> None:
     assert result.bias["harsh"] == pytest.approx(-2.0, abs=1e-6)
     for t, v in truth.items():
         assert result.values[t] == pytest.approx(v, abs=1e-6)
-    assert result.stderr.max() == pytest.approx(0.0, abs=1e-6)
-    assert result.confidence.min() == pytest.approx(1.0)
+    # An exact fit still leaves the prior's doubt: more agreeing ratings, more confidence.
+    assert (result.stderr > 0).all()
+    assert result.confidence.max() < 1.0
+    assert result.confidence["t2"] > result.confidence["t1"]  # 3 raters vs 2
+    assert result.confidence["t1"] == pytest.approx(result.confidence["t3"])
 
 
 def test_ratings_single_rating_and_empty() -> None:
@@ -84,9 +88,12 @@ def test_pairwise_weighted_vote_and_bradley_terry() -> None:
     result = aggregate_pairwise(data)
     pairs = result.pairs.set_index(["left", "right"])
     assert pairs.loc[("A", "B"), "winner"] == "A"
-    assert pairs.loc[("A", "B"), "confidence"] == pytest.approx(2 / 3)
+    # 2 votes to 1: P(theta > 1/2) for Beta(3, 2) = P(Bin(4, 1/2) <= 2) = 11/16.
+    assert pairs.loc[("A", "B"), "confidence"] == pytest.approx(11 / 16)
     assert pairs.loc[("B", "C"), "winner"] == "B"
-    assert pairs.loc[("B", "C"), "confidence"] == pytest.approx(0.75)  # a tie is half a vote
+    # A tie is half a vote each way: 1.5 for B, 0.5 for C.
+    assert pairs.loc[("B", "C"), "confidence"] == pytest.approx(float(vote_confidence(1.5, 0.5)))
+    assert 11 / 16 < pairs.loc[("B", "C"), "confidence"] < 7 / 8
     assert result.scores["A"] > result.scores["B"] > result.scores["C"]
     assert result.scores.sum() == pytest.approx(0.0, abs=1e-9)
     # w3 trusted much more than the others flips A-B.
@@ -149,8 +156,8 @@ def test_spans_char_level_vote() -> None:
     )
     result = aggregate_spans(data)
     assert result.spans["t"] == [(0, 5, "PER")]
-    # Characters 0-4: shares 2/3, 1, 1, 1, 1 -> 14/15.
-    assert result.span_confidence["t"][0] == pytest.approx(14 / 15)
+    # Character 0: 2 votes to 1 -> 11/16; characters 1-4: 3 to 0 -> 15/16; mean 71/80.
+    assert result.span_confidence["t"][0] == pytest.approx(71 / 80)
     weighted = aggregate_spans(data, skills={"a": 3.0})
     assert (10, 14, "LOC") in weighted.spans["t"]
 
@@ -158,7 +165,7 @@ def test_spans_char_level_vote() -> None:
 def test_spans_empty_answers() -> None:
     result = aggregate_spans(answers([("t", "a", []), ("t", "b", [])]))
     assert result.spans["t"] == []
-    assert result.confidence["t"] == 1.0
+    assert result.confidence["t"] == pytest.approx(7 / 8)  # two votes for "nothing here"
 
 
 def test_iou_matrix() -> None:
@@ -179,7 +186,9 @@ def test_boxes_match_and_average() -> None:
     )
     result = aggregate_boxes(data)
     assert result.boxes["i"] == [[1.0, 0.0, 10.0, 10.0, "p"]]
-    assert result.box_confidence["i"] == [1.0]
+    assert result.box_confidence["i"] == [pytest.approx(15 / 16)]  # 3 of 3 workers
     assert result.boxes["j"] == []
-    assert result.confidence["j"] == 1.0
-    assert 0 < result.confidence["i"] < 1  # two stray single-worker boxes were dropped
+    assert result.confidence["j"] == pytest.approx(7 / 8)  # 2 workers agree: empty
+    # Two stray single-worker boxes were dropped, each right to drop with P(Beta(2, 3) < 1/2)
+    # = 11/16: the image's confidence is 15/16 * 11/16.
+    assert result.confidence["i"] == pytest.approx(15 / 16 * 11 / 16)

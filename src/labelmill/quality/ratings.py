@@ -10,6 +10,9 @@ import pandas as pd
 
 from ._numeric import bincount_sum
 
+#: Degrees of freedom (pseudo-ratings) of the prior on a task's residual variance.
+VARIANCE_PRIOR_DOF = 2.0
+
 
 @dataclass(frozen=True, slots=True)
 class RatingResult:
@@ -18,10 +21,12 @@ class RatingResult:
     values: pd.Series[Any]
     """Bias-corrected mean rating of each task (indexed by ``task``)."""
     stderr: pd.Series[Any]
-    """Standard error of that mean (residual spread / sqrt(number of ratings))."""
+    """Standard error of that mean: the task's residual spread, shrunk towards the spread of
+    all ratings by a prior worth 2 ratings (see :func:`aggregate_ratings`), over
+    sqrt(number of ratings); never 0, even for a single rating."""
     confidence: pd.Series[Any]
-    """``1 / (1 + stderr / scale)``, with ``scale`` the spread of all ratings: 1 when raters
-    agree exactly, falling towards 0 as their disagreement approaches the whole scale."""
+    """``1 / (1 + stderr / scale)``, with ``scale`` the spread of all ratings: 1/2 for a single
+    rating, rising with more agreeing ratings, falling as they disagree."""
     bias: pd.Series[Any]
     """Each worker's estimated offset (positive: rates higher than others)."""
 
@@ -36,6 +41,22 @@ def aggregate_ratings(
     :math:`b_j = \sum_t (r_{tj} - \mu_t) / (n_j + \lambda)` with ``shrinkage`` :math:`\lambda`
     pulling the biases of workers with few ratings towards 0; biases are centred to mean 0 (the
     model is only defined up to a shift). Stops when no bias moves by more than ``tol``.
+
+    Uncertainty: a task with :math:`n_t` ratings and residual sum of squares :math:`S_t` gets
+    the posterior residual variance
+
+    .. math:: \tilde\sigma_t^2 = \frac{d_0 s_0^2 + S_t}{d_0 + n_t - 1},
+
+    the conjugate scaled-inverse-:math:`\chi^2` prior (as in A. Gelman et al., "Bayesian Data
+    Analysis", 3rd ed., section 3.3) worth :math:`d_0` = ``VARIANCE_PRIOR_DOF`` (2)
+    pseudo-ratings, centred on :math:`s_0^2` = the variance of all ratings (before seeing a
+    task's raters, their disagreement is assumed as wide as the whole scale's spread). Then
+    ``stderr`` = :math:`\tilde\sigma_t / \sqrt{n_t}` and ``confidence`` =
+    :math:`1 / (1 + \text{stderr} / s_0)`. A single rating has confidence 1/2, two equal
+    ratings :math:`1 / (1 + \sqrt{d_0 / (2 (d_0 + 1))}) \approx 0.63`, three equal ratings
+    :math:`1 / (1 + \sqrt{d_0 / (3 (d_0 + 2))}) \approx 0.71`; disagreement (a larger
+    :math:`S_t`) lowers it. With the same number of ratings on every task, the ranking by
+    confidence is the ranking by :math:`S_t / s_0^2`, as without the prior.
 
     Reference: the "global effects" baseline of R. M. Bell, Y. Koren, "Scalable Collaborative
     Filtering with Jointly Derived Neighborhood Interpolation Weights", ICDM 2007.
@@ -59,10 +80,11 @@ def aggregate_ratings(
     if score.size:
         mean = bincount_sum(task, score - bias[worker], len(tasks)) / n_t
     residual = score - mean[task] - bias[worker] if score.size else score
-    dof = np.maximum(n_t - 1.0, 1.0)
-    spread = np.sqrt(bincount_sum(task, residual**2, len(tasks)) / dof)
-    stderr = spread / np.sqrt(np.maximum(n_t, 1.0))
+    sum_sq = bincount_sum(task, residual**2, len(tasks))
     scale = float(score.std()) if score.size > 1 and score.std() > 0 else 1.0
+    dof0 = VARIANCE_PRIOR_DOF
+    spread = np.sqrt((dof0 * scale**2 + sum_sq) / (dof0 + np.maximum(n_t - 1.0, 0.0)))
+    stderr = spread / np.sqrt(np.maximum(n_t, 1.0))
     index = pd.Index(tasks, name="task")
     return RatingResult(
         values=pd.Series(mean, index=index, name="value"),

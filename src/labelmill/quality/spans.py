@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .pairwise import vote_confidence
+
 Span = tuple[int, int, Hashable]
 
 
@@ -19,16 +21,16 @@ class SpanResult:
     spans: pd.Series[Any]
     """Consensus spans of each task: a list of ``(start, end, label)``, end exclusive."""
     confidence: pd.Series[Any]
-    """Mean, over the characters that any worker marked, of the winning option's vote share
-    (1 when all workers marked exactly the same characters with the same labels)."""
+    """Mean, over the characters that any worker marked, of each character's vote confidence
+    (see :func:`aggregate_spans`): about 0.75 for one label, higher as more labels agree."""
     span_confidence: pd.Series[Any]
-    """Per task, the list of each consensus span's mean vote share."""
+    """Per task, the list of each consensus span's mean character confidence."""
 
 
 def aggregate_spans(
     data: pd.DataFrame, *, skills: Mapping[Hashable, float] | None = None
 ) -> SpanResult:
-    """Aggregate span annotations: columns ``task``, ``worker``, ``label``.
+    r"""Aggregate span annotations: columns ``task``, ``worker``, ``label``.
 
     ``label`` is a list of ``(start, end, label)`` character spans (end exclusive); an empty
     list means "nothing here" and is a vote for "no span" on every character. Each character
@@ -36,6 +38,15 @@ def aggregate_spans(
     default 1 per worker); runs of characters with the same winning label become spans.
     Votes per character come from difference arrays (``np.add.at`` then a cumulative sum), so
     the cost is linear in text length plus the number of spans.
+
+    Confidence of a character whose winning option has weight :math:`v` out of a total
+    :math:`V`: the posterior probability that most workers would choose that option,
+    :math:`P(\theta > 1/2)` for :math:`\theta \sim \mathrm{Beta}(1 + v, 1 + V - v)`
+    (:func:`~labelmill.quality.pairwise.vote_confidence`; a uniform prior worth two answers).
+    The task's confidence is the mean over the characters any worker marked; a task where
+    nobody marked anything gets the confidence of :math:`V` votes for "no span" and none
+    against. One label gives 0.75, two agreeing labels 0.875, three 0.9375; a 1-1 split gives
+    0.5. Skills scale the votes.
 
     Reference: token-level majority voting, the standard baseline of sequence-label aggregation
     (A. T. Nguyen, B. C. Wallace, J. J. Li, A. Nenkova, M. Lease, "Aggregating and Predicting
@@ -62,9 +73,10 @@ def aggregate_spans(
         votes = np.cumsum(diff, axis=1)[:, :length]
         votes[0] = weights.sum() - votes[1:].sum(axis=0)  # who marked nothing here
         votes[0] = np.maximum(votes[0], 0.0)
-        total = np.maximum(votes.sum(axis=0), 1e-300)
+        total = votes.sum(axis=0)
         best = np.argmax(votes, axis=0)
-        share = votes[best, np.arange(length)] / total
+        win = votes[best, np.arange(length)]
+        char_conf = vote_confidence(win, total - win)
         marked = votes[1:].sum(axis=0) > 0
         spans: list[Span] = []
         span_conf: list[float] = []
@@ -77,11 +89,15 @@ def aggregate_spans(
             while end < length and best[end] == best[c]:
                 end += 1
             spans.append((c, end, labels[best[c] - 1]))
-            span_conf.append(float(share[c:end].mean()))
+            span_conf.append(float(char_conf[c:end].mean()))
             c = end
         out_spans[task] = spans
         out_span_conf[task] = span_conf
-        out_conf[task] = float(share[marked].mean()) if marked.any() else 1.0
+        out_conf[task] = (
+            float(char_conf[marked].mean())
+            if marked.any()
+            else float(vote_confidence(weights.sum(), 0.0))
+        )
     index = pd.Index(list(out_spans), name="task")
     return SpanResult(
         spans=pd.Series(list(out_spans.values()), index=index, name="spans", dtype=object),
