@@ -54,7 +54,8 @@ class EncodedLabels:
         return len(self.labels)
 
 
-def _factorize(values: pd.Series, *, sort: bool) -> tuple[NDArray[np.intp], pd.Index]:
+def _factorize(values: pd.Series, *, sort: bool) -> tuple[NDArray[np.intp], pd.Index, bool]:
+    """Codes and uniques of ``values``; the flag says whether a code may be -1 (missing)."""
     raw = values.to_numpy()
     if raw.dtype.kind in "iu" and raw.size and bool(np.all(raw[1:] >= raw[:-1])):
         # Integer ids already grouped in order (the usual export layout): codes are a running
@@ -62,13 +63,61 @@ def _factorize(values: pd.Series, *, sort: bool) -> tuple[NDArray[np.intp], pd.I
         starts = np.empty(raw.size, dtype=bool)
         starts[0] = True
         np.not_equal(raw[1:], raw[:-1], out=starts[1:])
-        codes = np.cumsum(starts, dtype=np.intp) - 1
-        return codes, pd.Index(raw[starts])
+        first = np.flatnonzero(starts)
+        lengths = np.diff(first, append=raw.size)
+        codes = np.repeat(np.arange(first.size, dtype=np.intp), lengths)
+        return codes, pd.Index(raw[first]), False
+    if raw.dtype.kind in "iu" and raw.size:
+        dense = _factorize_dense(raw, sort=sort)
+        if dense is not None:
+            return (*dense, False)
     try:
         codes, uniques = pd.factorize(values, sort=sort)
     except TypeError:  # labels of mixed, incomparable types: keep first-appearance order
         codes, uniques = pd.factorize(values, sort=False)
-    return codes.astype(np.intp, copy=False), pd.Index(uniques)
+    return codes.astype(np.intp, copy=False), pd.Index(uniques), True
+
+
+def _factorize_dense(
+    raw: NDArray[np.integer], *, sort: bool
+) -> tuple[NDArray[np.intp], pd.Index] | None:
+    """Factorize integers spanning a range not much wider than their count, without hashing.
+
+    Ids numbered from a small base (the usual case for exported worker ids and class labels)
+    index a lookup table directly. Returns ``None`` when the range is too wide for that.
+    """
+    low, high = int(raw.min()), int(raw.max())
+    span = high - low + 1
+    if span > max(2 * raw.size, 1024):
+        return None
+    offsets = raw.astype(np.intp, copy=False)
+    if low:
+        offsets = offsets - low
+    # The distinct values and their order are read from a prefix first (ids recur, so most or
+    # all show up early), then everything is mapped; only when some value is seen to be missing
+    # from the prefix is the whole array read for them.
+    head = min(raw.size, max(8 * span, 1 << 16))
+    while True:
+        values = _distinct(offsets[:head], span, sort=sort)
+        rank = np.full(span, -1, dtype=np.intp)
+        rank[values] = np.arange(values.size, dtype=np.intp)
+        codes: NDArray[np.intp] = rank[offsets]
+        # Every value of [low, high] found, or none of the codes unmapped: nothing was missed.
+        if head == raw.size or values.size == span or codes.min() >= 0:
+            break
+        head = raw.size
+    return codes, pd.Index((values + low).astype(raw.dtype, copy=False))
+
+
+def _distinct(offsets: NDArray[np.intp], span: int, *, sort: bool) -> NDArray[np.intp]:
+    """Distinct values of ``offsets`` (all in ``[0, span)``): sorted, or by first appearance."""
+    if sort:
+        return np.flatnonzero(np.bincount(offsets, minlength=span))
+    first = np.full(span, offsets.size, dtype=np.intp)
+    np.minimum.at(first, offsets, np.arange(offsets.size, dtype=np.intp))
+    values = np.flatnonzero(first < offsets.size)
+    ordered: NDArray[np.intp] = values[np.argsort(first[values], kind="stable")]
+    return ordered
 
 
 def _compact(codes: NDArray[np.intp], index: pd.Index) -> tuple[NDArray[np.intp], pd.Index]:
@@ -87,11 +136,15 @@ def encode(data: pd.DataFrame, *, extra_labels: Iterable[Hashable] = ()) -> Enco
     missing = [c for c in REQUIRED_COLUMNS if c not in data.columns]
     if missing:
         raise ValueError(f"data must have columns {REQUIRED_COLUMNS}; missing {missing}")
-    task, tasks = _factorize(data["task"], sort=False)
-    worker, workers = _factorize(data["worker"], sort=False)
-    label, labels = _factorize(data["label"], sort=True)
-    # pandas marks missing values with code -1; drop those rows only if there are any.
-    keep = (task >= 0) & (worker >= 0) & (label >= 0)
+    task, tasks, task_gaps = _factorize(data["task"], sort=False)
+    worker, workers, worker_gaps = _factorize(data["worker"], sort=False)
+    label, labels, label_gaps = _factorize(data["label"], sort=True)
+    # pandas marks missing values with code -1 (integer columns have none); drop those rows
+    # only if there are any.
+    keep = np.ones(task.shape[0], dtype=bool)
+    for codes, gaps in ((task, task_gaps), (worker, worker_gaps), (label, label_gaps)):
+        if gaps:
+            keep &= codes >= 0
     if not keep.all():
         # Rare path: drop those rows, then forget ids that only occurred in them.
         task, tasks = _compact(task[keep], tasks)

@@ -17,25 +17,67 @@ IntArray = NDArray[np.intp]
 PROB_FLOOR = 1e-10
 
 
-def softmax_rows(log_scores: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Row-normalize ``exp(log_scores)`` without overflow; also return each row's log-sum-exp.
+#: Row sums of ``exp(scores)`` inside these bounds are computed without shifting: the largest
+#: term is then a normal float far from overflow, so nothing is lost to underflow or rounding.
+_EXP_SUM_LOW, _EXP_SUM_HIGH = 1e-280, 1e280
 
-    Products of many probabilities underflow, so scores live in log space. Subtracting the row
-    maximum before exponentiating keeps the largest term at exp(0) = 1, which changes nothing
-    after normalization but keeps every row finite.
+
+def softmax_rows(
+    log_scores: FloatArray, offsets: FloatArray | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """Row-normalize ``exp(log_scores + offsets)`` without overflow; also return each row's
+    log-sum-exp.
+
+    Products of many probabilities underflow, so scores live in log space. ``offsets`` (one per
+    column, e.g. log priors) is added to every row.
     """
+    probas_t, log_norm = softmax_classes(log_scores, offsets)
+    return np.ascontiguousarray(probas_t.T), log_norm
+
+
+def softmax_classes(
+    log_scores: FloatArray, offsets: FloatArray | None = None, out: FloatArray | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """:func:`softmax_rows`, with the posteriors returned in (columns x rows) layout.
+
+    The work is done on the (classes x tasks) transpose: element-wise passes and reductions over
+    a handful of long contiguous rows are several times faster than over millions of rows of
+    length K. Rows whose ``exp`` sums stay well inside the float range (the usual case: a few
+    answers per task) are normalized directly; the others are shifted by their maximum before
+    exponentiating, which keeps the largest term at exp(0) = 1, changes nothing after
+    normalization and keeps every row finite. ``out``, a C-contiguous (columns x rows) array,
+    receives the result: EM loops reuse one buffer instead of touching fresh memory every time.
+    """
+    n_rows, n_cols = log_scores.shape
     if log_scores.size == 0:
-        return np.zeros(log_scores.shape), np.zeros(log_scores.shape[0])
-    # Work on the (classes x tasks) transpose: reductions over a handful of long contiguous rows
-    # are several times faster than over millions of rows of length K.
-    work = np.ascontiguousarray(log_scores.T)
-    row_max = work.max(axis=0)
-    work -= row_max
-    np.exp(work, out=work)
+        return np.zeros((n_cols, n_rows)), np.zeros(n_rows)
+    work = np.empty((n_cols, n_rows)) if out is None else out
+    if offsets is not None:
+        np.add(log_scores.T, offsets[:, None], out=work)
+    else:
+        np.copyto(work, log_scores.T)
+    with np.errstate(over="ignore", under="ignore"):
+        np.exp(work, out=work)
     row_sum = work.sum(axis=0)
+    safe = (row_sum > _EXP_SUM_LOW) & (row_sum < _EXP_SUM_HIGH)
+    if safe.all():
+        work /= row_sum
+        return work, np.log(row_sum)
+    rest = np.flatnonzero(~safe)
+    shifted = np.array(log_scores[rest].T, order="C")
+    if offsets is not None:
+        shifted += offsets[:, None]
+    row_max = shifted.max(axis=0)
+    shifted -= row_max
+    np.exp(shifted, out=shifted)
+    rest_sum = shifted.sum(axis=0)
+    shifted /= rest_sum
+    row_sum[rest] = 1.0
     work /= row_sum
-    log_norm = row_max + np.log(row_sum)
-    return np.ascontiguousarray(work.T), log_norm
+    work[:, rest] = shifted
+    log_norm = np.log(row_sum)
+    log_norm[rest] = row_max + np.log(rest_sum)
+    return work, log_norm
 
 
 def incidence(rows: IntArray, cols: IntArray, n_rows: int, n_cols: int) -> sp.csr_matrix:
@@ -110,9 +152,25 @@ def argmax_first(scores: FloatArray) -> IntArray:
     This is crowd-kit's rule (``DataFrame.idxmax``), kept so that switching libraries does not
     change a single answer; it is deterministic, so results never depend on a random seed.
     """
-    if scores.shape[0] == 0 or scores.shape[1] == 0:
-        return np.zeros(scores.shape[0], dtype=np.intp)
-    best: IntArray = np.argmax(scores, axis=1).astype(np.intp)
+    n_rows, n_cols = scores.shape
+    if n_rows == 0 or n_cols == 0:
+        return np.zeros(n_rows, dtype=np.intp)
+    # np.argmax along rows of length K is slow; on the (K x rows) transpose, take the maximum,
+    # then count for each row the leading classes that fall short of it: that is the index of
+    # the first class reaching it. (Masked writes are slower than this counting.)
+    columns = np.ascontiguousarray(scores.T)
+    best_score = columns.max(axis=0)
+    if np.isnan(best_score).any():  # NaN counts as the maximum for np.argmax; keep its rule
+        nan_best: IntArray = np.argmax(scores, axis=1).astype(np.intp)
+        return nan_best
+    counter: NDArray[np.integer] = np.zeros(n_rows, dtype=np.int8 if n_cols <= 127 else np.intp)
+    short = np.ones(n_rows, dtype=bool)
+    below = np.empty(n_rows, dtype=bool)
+    for k in range(n_cols - 1):
+        np.not_equal(columns[k], best_score, out=below)
+        short &= below
+        counter += short
+    best: IntArray = counter.astype(np.intp, copy=False)
     return best
 
 

@@ -15,8 +15,7 @@ from ._numeric import (
     IntArray,
     column_sums,
     incidence,
-    normalize_rows,
-    softmax_rows,
+    softmax_classes,
     vote_counts,
 )
 from .base import BaseClassificationAggregator
@@ -43,8 +42,8 @@ class DawidSkene(BaseClassificationAggregator):
       0 (default) disables this.
     * **E-step**: :math:`\log q_{tk} = \log\pi_k + \sum_{j} \log e^j_{k y_{tj}} - \log Z_t`,
       computed in log space (a product of hundreds of probabilities underflows) as one sparse
-      (tasks x worker-answers) by (worker-answers x classes) product, and normalized after
-      shifting each row by its maximum.
+      (tasks x worker-answers) by (worker-answers x classes) product, and normalized (rows
+      whose exponentials would under- or overflow are shifted by their maximum first).
 
     Iterates until the mean log-likelihood per answer improves by less than ``tol``, at most
     ``n_iter`` times; the per-iteration values are in ``loss_history_``.
@@ -132,32 +131,51 @@ class DawidSkene(BaseClassificationAggregator):
             )
             return self
         # Column index of (worker, observed label) in the flattened confusion tables.
-        answer_col = enc.worker * n_labels + enc.label
+        answer_col = enc.worker * n_labels
+        answer_col += enc.label
         by_task = incidence(enc.task, answer_col, n_tasks, n_workers * n_labels)
         # The M-step needs the transpose; scipy's CSC view of it costs nothing to make and its
         # product with the (tasks x classes) posterior streams the posterior sequentially.
         by_answer = by_task.T
 
-        probas = normalize_rows(vote_counts(enc.task, enc.label, n_tasks, n_labels))
+        # Majority-vote fractions: every task has at least one answer, and its row of the
+        # incidence matrix holds one entry per answer, so the row lengths are the vote totals.
+        probas = vote_counts(enc.task, enc.label, n_tasks, n_labels)
+        probas /= np.maximum(np.diff(by_task.indptr), 1)[:, None]
         answers_per_worker = np.bincount(enc.worker, minlength=n_workers)
         _apply_clamp(probas, clamp)
+        class_mass = column_sums(probas)
+        result = probas
+        # Buffers reused by every iteration: fresh arrays this size cost a page fault per 4 KiB.
+        probas_t = np.empty((n_labels, n_tasks))
         previous = -np.inf
         for _ in range(self.n_iter):
-            priors, errors = self._m_step(by_answer, probas, answers_per_worker)
-            probas, loss = self._e_step(by_task, priors, errors, clamp, enc.n_answers)
+            priors, errors = self._m_step(by_answer, probas, class_mass, answers_per_worker)
+            class_mass, loss = self._e_step(by_task, priors, errors, clamp, enc.n_answers, probas_t)
+            # Tasks x classes again, contiguous, for the M-step's sparse product; the result
+            # can keep the transposed view (pandas stores a frame's columns that way anyway).
+            result = probas_t.T
+            np.copyto(probas, result)
             self.loss_history_.append(loss)
             self.n_iter_ += 1
             if loss - previous < self.tol:
                 break
             previous = loss
-        priors, errors = self._m_step(by_answer, probas, answers_per_worker)
-        self._store(enc, probas, priors, errors)
+        priors, errors = self._m_step(by_answer, probas, class_mass, answers_per_worker)
+        self._store(enc, result, priors, errors)
         return self
 
     def _m_step(
-        self, by_answer: sp.csc_matrix, probas: FloatArray, answers_per_worker: IntArray
+        self,
+        by_answer: sp.csc_matrix,
+        probas: FloatArray,
+        class_mass: FloatArray,
+        answers_per_worker: IntArray,
     ) -> tuple[FloatArray, FloatArray]:
-        """MAP estimates of the prevalence and of every worker's confusion matrix."""
+        """MAP estimates of the prevalence and of every worker's confusion matrix.
+
+        ``class_mass`` is the column sums of ``probas`` (the E-step has them at hand).
+        """
         # counts[j, l, k] = expected number of times worker j said l when the truth was k.
         n_workers, n_labels = answers_per_worker.shape[0], probas.shape[1]
         counts = np.asarray(by_answer @ probas).reshape(n_workers, n_labels, n_labels)
@@ -184,8 +202,8 @@ class DawidSkene(BaseClassificationAggregator):
             one_coin = np.repeat(one_coin[:, :, None], n_labels, axis=2)
             one_coin[:, np.arange(n_labels), np.arange(n_labels)] = accuracy[:, None]
             errors[few] = one_coin
-        class_mass = column_sums(probas) + self.prior_smoothing
-        priors = class_mass / class_mass.sum()
+        smoothed_mass = class_mass + self.prior_smoothing
+        priors = smoothed_mass / smoothed_mass.sum()
         return priors, errors
 
     @staticmethod
@@ -195,19 +213,24 @@ class DawidSkene(BaseClassificationAggregator):
         errors: FloatArray,
         clamp: tuple[IntArray, IntArray] | None,
         n_answers: int,
+        probas_t: FloatArray,
     ) -> tuple[FloatArray, float]:
-        """Posterior of every task's class and the mean log-likelihood per answer."""
+        """Posterior of every task's class, written into ``probas_t`` in (classes x tasks)
+        layout; return its class sums and the mean log-likelihood per answer."""
         n_labels = priors.shape[0]
         # Floor before the log: a zero cell would otherwise veto that class for good.
         log_errors = np.log(np.maximum(errors, PROB_FLOOR)).reshape(-1, n_labels)
+        log_priors = np.log(np.maximum(priors, PROB_FLOOR))
         log_scores = np.asarray(by_task @ log_errors)
-        log_scores += np.log(np.maximum(priors, PROB_FLOOR))
-        probas, log_norm = softmax_rows(log_scores)
-        if clamp is not None:
+        # (classes x tasks) layout: the class sums are K contiguous reductions.
+        _, log_norm = softmax_classes(log_scores, log_priors, out=probas_t)
+        if clamp is not None and clamp[0].size:
             tasks, labels = clamp
-            log_norm[tasks] = log_scores[tasks, labels]
-            _apply_clamp(probas, clamp)
-        return probas, float(log_norm.sum()) / n_answers
+            log_norm[tasks] = log_scores[tasks, labels] + log_priors[labels]
+            probas_t[:, tasks] = 0.0
+            probas_t[labels, tasks] = 1.0
+        class_mass = probas_t.sum(axis=1)
+        return class_mass, float(log_norm.sum()) / n_answers
 
     def _store(
         self, enc: EncodedLabels, probas: FloatArray, priors: FloatArray, errors: FloatArray
