@@ -3,7 +3,9 @@ per worker.
 
 Counts and means are aggregated in SQL (GROUP BY on task and annotation); the agreement statistics
 run in :mod:`labelmill.quality` on the answer keys of the task type, over at most
-``SAMPLE_LIMIT`` of the most recent tasks so memory stays bounded on large projects.
+``SAMPLE_LIMIT`` of the most recent tasks so memory stays bounded on large projects. numpy,
+pandas and the statistics are imported when a report is asked for: at import they would add
+~1 s to every server start.
 """
 
 from __future__ import annotations
@@ -12,12 +14,9 @@ import math
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
-import numpy as np
-import pandas as pd
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
-from labelmill.quality import fleiss_kappa, krippendorff_alpha, percent_agreement, wilson_interval
 from labelmill.schemas.quality import (
     AgreementReport,
     AgreementStats,
@@ -45,6 +44,10 @@ def _finite(value: float | None) -> float | None:
 
 def agreement_stats(answers: Iterable[tuple[Hashable, Hashable, Hashable]]) -> AgreementStats:
     """Agreement of ``(task, worker, answer key)`` triples; tasks with one answer are ignored."""
+    import pandas as pd
+
+    from labelmill.quality import fleiss_kappa, krippendorff_alpha, percent_agreement
+
     codes: dict[Hashable, int] = {}  # answer keys may be tuples or sets: count integer codes
     rows = [(task, worker, codes.setdefault(key, len(codes))) for task, worker, key in answers]
     frame = pd.DataFrame(rows, columns=["task", "worker", "label"])
@@ -104,7 +107,8 @@ def _agreement(session: Session, project: Project, completed: int) -> AgreementR
     )
 
 
-def _task_stats(session: Session, project: Project) -> TaskStats:
+def _task_stats(session: Session, project: Project) -> tuple[TaskStats, int]:
+    """The task figures, and how many regular tasks are completed."""
     rows = session.execute(
         select(
             Task.status,
@@ -131,19 +135,24 @@ def _task_stats(session: Session, project: Project) -> TaskStats:
             labels = int(n_labels or 0)
             confidence_sum = float(conf_sum or 0.0)
             confidences = int(conf_count)
-    return TaskStats(
+    stats = TaskStats(
         total=total,
         gold=gold,
         by_status=by_status,
         mean_labels_per_completed=labels / completed if completed else None,
         mean_confidence_completed=confidence_sum / confidences if confidences else None,
     )
+    return stats, completed
 
 
 def _rate(
     successes: Sequence[int], trials: Sequence[int]
 ) -> list[tuple[float | None, float | None, float | None]]:
     """Per row: rate and 95% Wilson interval, all ``None`` without trials."""
+    import numpy as np
+
+    from labelmill.quality import wilson_interval
+
     if not trials:
         return []
     x = np.asarray(successes, dtype=np.float64)
@@ -212,16 +221,11 @@ def project_report(
     *, session: Session, project: Project, worker_limit: int = DEFAULT_WORKER_LIMIT
 ) -> QualityReport:
     """The quality report of ``project`` (already loaded for the caller's organization)."""
-    tasks = _task_stats(session, project)
+    tasks, completed_regular = _task_stats(session, project)
     workers, workers_total = _workers(session, project, worker_limit)
-    completed_regular = session.scalar(
-        select(func.count()).where(
-            Task.project_id == project.id, Task.is_gold.is_(False), Task.status == "completed"
-        )
-    )
     return QualityReport(
         project_id=project.id,
-        agreement=_agreement(session, project, int(completed_regular or 0)),
+        agreement=_agreement(session, project, completed_regular),
         tasks=tasks,
         workers=workers,
         workers_total=workers_total,
