@@ -24,7 +24,6 @@ from labelmill.server.services import audit, jobs
 from labelmill.server.services.auth import Principal
 from labelmill.server.services.pagination import Cursor, page_of
 from labelmill.server.services.projects import task_type_of
-from labelmill.tasktypes import TaskType
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,7 +43,7 @@ def request(*, session: Session, project: Project, method: str, actor: Principal
     """Queue a re-aggregation of ``project``; refused for a type without fixed answers."""
     if method not in METHODS:
         raise InvalidInput(f"method must be one of {', '.join(METHODS)}, not {method!r}")
-    if _categorical(task_type_of(project.task_type), project) is False:
+    if task_type_of(project.task_type).answer_classes(project.params, {}) is None:
         raise InvalidInput(
             f"task type {project.task_type!r} has no fixed set of answers to re-aggregate"
         )
@@ -65,10 +64,6 @@ def request(*, session: Session, project: Project, method: str, actor: Principal
         data={"method": method, "job_id": job.id},
     )
     return job
-
-
-def _categorical(task_type: TaskType, project: Project) -> bool:
-    return task_type.answer_classes(project.params, {}) is not None
 
 
 def _fit(

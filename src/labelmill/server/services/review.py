@@ -31,8 +31,8 @@ from labelmill.server.models import (
 )
 from labelmill.server.services import batches, worker_skills
 from labelmill.server.services.projects import task_type_of, version_params
+from labelmill.server.services.submissions import validated_response
 from labelmill.server.services.worker_skills import QualityRules, SkillUpdate
-from labelmill.tasktypes import ParamsError
 
 Decision = Literal["accept", "correct", "reject"]
 
@@ -219,13 +219,7 @@ def decide(
         params = version_params(
             session.connection(), project_id=project.id, version=task.project_version
         )
-        try:
-            clean = task_type.validate_response(response, params, task.params)
-        except ParamsError as exc:
-            raise InvalidInput(
-                f"invalid response: {exc}",
-                details=[ErrorDetail(("response", *loc), msg) for loc, msg in exc.problems],
-            ) from None
+        clean = validated_response(task_type, response, params, task.params)
         key = task_type.answer_key(clean)
         session.add(
             AnswerRevision(

@@ -61,9 +61,11 @@ class Submitted:
     late: bool
 
 
-def _validated(
+def validated_response(
     task_type: TaskType, raw: dict[str, Any], project_params: Any, task_params: Any
 ) -> dict[str, Any]:
+    """``raw`` checked by its task type, or ``InvalidInput`` naming each bad field under
+    ``response`` (an annotator's answer or a reviewer's correction)."""
     try:
         return task_type.validate_response(raw, project_params, task_params)
     except ParamsError as exc:
@@ -146,7 +148,7 @@ def plan_submission(
         raise Conflict(
             f"task {state.task_id} is {state.task_status}; the submission was not needed"
         )
-    clean = _validated(task_type, raw_response, project_params, state.params)
+    clean = validated_response(task_type, raw_response, project_params, state.params)
     late = state.assignment_status == "expired" or state.assignment_expires_at <= now
     open_leases = state.open_leases - (1 if state.assignment_status == "leased" else 0)
     label_target = state.label_target
