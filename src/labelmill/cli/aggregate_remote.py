@@ -13,7 +13,6 @@ import click
 
 from labelmill.cli.remote import remote_client
 from labelmill.client import Client
-from labelmill.schemas.revisions import AnswerRevisionRead
 
 #: The offline method names that the server also runs, and the server's names for them.
 SERVER_METHODS = {"auto": "auto", "ds": "dawid_skene", "mv": "majority_vote"}
@@ -35,7 +34,9 @@ def run_remote(
         if status != "done":
             raise click.ClickException(f"job {job.id} is {status} after {timeout:.0f}s")
         changed = [
-            revision for revision in _all_revisions(client, project_id) if revision.job_id == job.id
+            revision
+            for revision in client.projects.iter_revisions(project_id, page_size=1000)
+            if revision.job_id == job.id
         ]
     click.echo(f"job {job.id} done: {len(changed)} answer(s) changed")
     for revision in changed[:20]:
@@ -59,14 +60,3 @@ def _wait_for(client: Client, job_id: int, timeout: float) -> str:
         if status in ("done", "failed") or time.monotonic() >= deadline:
             return status
         time.sleep(_POLL_SECONDS)  # polling a server-side job; nothing to wait on locally
-
-
-def _all_revisions(client: Client, project_id: int) -> list[AnswerRevisionRead]:
-    revisions: list[AnswerRevisionRead] = []
-    cursor = None
-    while True:
-        page = client.projects.revisions(project_id, cursor=cursor, limit=1000)
-        revisions.extend(page.data)
-        cursor = page.next_cursor
-        if not cursor:
-            return revisions

@@ -153,3 +153,11 @@ class Projects(Resource):
         return self._page(
             f"/api/projects/{project_id}/revisions", AnswerRevisionRead, cursor=cursor, limit=limit
         )
+
+    def iter_revisions(
+        self, project_id: int, *, page_size: int | None = None
+    ) -> Iterator[AnswerRevisionRead]:
+        """Every revision of the project's answers, one page in memory at a time."""
+        return iterate_pages(
+            lambda cursor: self.revisions(project_id, cursor=cursor, limit=page_size)
+        )
