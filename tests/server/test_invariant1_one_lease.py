@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -17,26 +16,15 @@ from labelmill.server.models import Annotation, Assignment
 from tests.factory import Factory, auth
 from tests.live_server import serve_in_thread
 from tests.server.conftest import over_assigned, slot_use
-
-
-def _next(client: TestClient, project_id: int, key: str) -> Any:
-    return client.post(f"/api/work/projects/{project_id}/next", headers=auth(key))
-
-
-def _submit(client: TestClient, assignment_id: int, key: str, category: str = "cat") -> Any:
-    return client.post(
-        f"/api/work/assignments/{assignment_id}/submit",
-        json={"response": {"category": category}},
-        headers=auth(key),
-    )
+from tests.server.loop import post_next, post_submit
 
 
 def test_next_again_returns_the_held_lease_renewed(client: TestClient, factory: Factory) -> None:
     org = factory.org()
     project = factory.project(org, n_tasks=3, min_labels=2)
     worker = factory.worker(org)
-    first = _next(client, project.id, worker.key).json()
-    second = _next(client, project.id, worker.key).json()
+    first = post_next(client, project.id, worker.key).json()
+    second = post_next(client, project.id, worker.key).json()
     assert second["assignment_id"] == first["assignment_id"]
     assert second["task_id"] == first["task_id"]
     assert second["expires_at"] >= first["expires_at"]
@@ -48,13 +36,13 @@ def test_submit_twice_is_409_and_stores_one_annotation(
     org = factory.org()
     project = factory.project(org, n_tasks=1, min_labels=3)
     worker = factory.worker(org)
-    lease = _next(client, project.id, worker.key).json()
-    assert _submit(client, lease["assignment_id"], worker.key).status_code == 200
-    again = _submit(client, lease["assignment_id"], worker.key, "dog")
+    lease = post_next(client, project.id, worker.key).json()
+    assert post_submit(client, lease["assignment_id"], worker.key).status_code == 200
+    again = post_submit(client, lease["assignment_id"], worker.key, "dog")
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "conflict"
     # The task still has open slots, but never again for this worker.
-    assert _next(client, project.id, worker.key).status_code == 204
+    assert post_next(client, project.id, worker.key).status_code == 204
     with db.read_session() as session:
         assert session.scalar(select(func.count()).select_from(Annotation)) == 1
     task = client.get(f"/api/tasks/{project.task_ids[0]}", headers=auth(org.key)).json()
@@ -67,17 +55,17 @@ def test_skipped_or_expired_task_is_never_offered_again(
     org = factory.org()
     project = factory.project(org, n_tasks=2, min_labels=2)
     worker = factory.worker(org)
-    first = _next(client, project.id, worker.key).json()
+    first = post_next(client, project.id, worker.key).json()
     skipped = client.post(
         f"/api/work/assignments/{first['assignment_id']}/skip", headers=auth(worker.key)
     )
     assert skipped.status_code == 204
-    second = _next(client, project.id, worker.key).json()
+    second = post_next(client, project.id, worker.key).json()
     assert second["task_id"] != first["task_id"]
-    assert _submit(client, second["assignment_id"], worker.key).status_code == 200
-    assert _next(client, project.id, worker.key).status_code == 204
+    assert post_submit(client, second["assignment_id"], worker.key).status_code == 200
+    assert post_next(client, project.id, worker.key).status_code == 204
     # A skipped lease cannot be submitted afterwards.
-    late = _submit(client, first["assignment_id"], worker.key)
+    late = post_submit(client, first["assignment_id"], worker.key)
     assert late.status_code == 409
 
 
@@ -85,7 +73,7 @@ def test_another_workers_assignment_is_not_found(client: TestClient, factory: Fa
     org = factory.org()
     project = factory.project(org, n_tasks=1, min_labels=2)
     owner, other = factory.worker(org), factory.worker(org)
-    lease = _next(client, project.id, owner.key).json()
+    lease = post_next(client, project.id, owner.key).json()
     for action in ("submit", "heartbeat", "skip"):
         response = client.post(
             f"/api/work/assignments/{lease['assignment_id']}/{action}",

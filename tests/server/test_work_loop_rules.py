@@ -14,20 +14,8 @@ from fastapi.testclient import TestClient
 
 from labelmill.server.db.engine import Database
 from labelmill.server.services import tenancy
-from tests.factory import Factory, WorkerHandle, auth
-from tests.server.loop import read_task
-
-
-def _next(client: TestClient, project_id: int, key: str) -> Any:
-    return client.post(f"/api/work/projects/{project_id}/next", headers=auth(key))
-
-
-def _submit(client: TestClient, assignment_id: int, key: str, category: str = "cat") -> Any:
-    return client.post(
-        f"/api/work/assignments/{assignment_id}/submit",
-        json={"response": {"category": category}},
-        headers=auth(key),
-    )
+from tests.factory import Factory, WorkerHandle
+from tests.server.loop import post_next, post_submit, read_task
 
 
 def _message(response: Any) -> str:
@@ -40,18 +28,21 @@ def test_callers_who_may_not_work_are_refused_with_the_same_answers(
     org = factory.org()
     project = factory.project(org, n_tasks=2)
     worker = factory.worker(org)
-    lease = _next(client, project.id, worker.key)
+    lease = post_next(client, project.id, worker.key)
     assert lease.status_code == 200, lease.text
     assignment_id = lease.json()["assignment_id"]
 
     for response in (
-        _next(client, project.id, "lm_live_not-a-key"),
-        _submit(client, assignment_id, "lm_live_not-a-key"),
+        post_next(client, project.id, "lm_live_not-a-key"),
+        post_submit(client, assignment_id, "lm_live_not-a-key"),
     ):
         assert response.status_code == 401
         assert _message(response) == "unknown or revoked API key"
 
-    for response in (_next(client, project.id, org.key), _submit(client, assignment_id, org.key)):
+    for response in (
+        post_next(client, project.id, org.key),
+        post_submit(client, assignment_id, org.key),
+    ):
         assert response.status_code == 403
         assert _message(response) == "only a person's key can take and submit tasks"
 
@@ -61,22 +52,22 @@ def test_callers_who_may_not_work_are_refused_with_the_same_answers(
     stranger = factory.worker(other_org)
     unstaffed = factory.worker(org, pool_id=factory.pool(org))
     for outsider in (stranger, unstaffed):
-        refused = _next(client, project.id, outsider.key)
+        refused = post_next(client, project.id, outsider.key)
         assert refused.status_code == 404, refused.text
         assert "Project" in _message(refused)
-        foreign = _submit(client, assignment_id, outsider.key)
+        foreign = post_submit(client, assignment_id, outsider.key)
         assert foreign.status_code == 404, foreign.text
         assert "Assignment" in _message(foreign)
     for missing_id in (0, -1, 2**63 - 1, 2**63):
-        assert _next(client, missing_id, worker.key).status_code in (404, 422)
-        assert _submit(client, missing_id, worker.key).status_code in (404, 422)
+        assert post_next(client, missing_id, worker.key).status_code in (404, 422)
+        assert post_submit(client, missing_id, worker.key).status_code in (404, 422)
 
     # A revoked key stops working at once, in the middle of a lease.
     with db.write_session() as session:
         tenancy.revoke_key(session=session, prefix=worker.key[:12])
     for response in (
-        _next(client, project.id, worker.key),
-        _submit(client, assignment_id, worker.key),
+        post_next(client, project.id, worker.key),
+        post_submit(client, assignment_id, worker.key),
     ):
         assert response.status_code == 401
     # Nothing was written by any refusal: the lease is still the only one, unsubmitted.
@@ -88,8 +79,8 @@ def test_asking_again_returns_the_same_lease_renewed(client: TestClient, factory
     org = factory.org()
     project = factory.project(org, n_tasks=3, lease_seconds=60)
     worker = factory.worker(org)
-    first = _next(client, project.id, worker.key).json()
-    again = _next(client, project.id, worker.key).json()
+    first = post_next(client, project.id, worker.key).json()
+    again = post_next(client, project.id, worker.key).json()
     assert again["assignment_id"] == first["assignment_id"]
     assert again["task_id"] == first["task_id"]
     assert again["data"] == first["data"]
@@ -99,8 +90,8 @@ def test_asking_again_returns_the_same_lease_renewed(client: TestClient, factory
     # Only one slot was taken.
     task = read_task(client, org, first["task_id"])
     assert task["n_annotations"] == 0
-    assert _submit(client, first["assignment_id"], worker.key).status_code == 200
-    assert _submit(client, first["assignment_id"], worker.key).status_code == 409
+    assert post_submit(client, first["assignment_id"], worker.key).status_code == 200
+    assert post_submit(client, first["assignment_id"], worker.key).status_code == 409
 
 
 def _answer_all(
@@ -108,10 +99,10 @@ def _answer_all(
 ) -> int:
     task_id = None
     for worker, answer in zip(workers, answers, strict=True):
-        lease = _next(client, project_id, worker.key)
+        lease = post_next(client, project_id, worker.key)
         assert lease.status_code == 200, lease.text
         task_id = lease.json()["task_id"]
-        done = _submit(client, lease.json()["assignment_id"], worker.key, answer)
+        done = post_submit(client, lease.json()["assignment_id"], worker.key, answer)
         assert done.status_code == 200, done.text
     assert task_id is not None
     return int(task_id)
@@ -178,12 +169,12 @@ def test_an_invalid_answer_is_refused_naming_the_field_and_keeps_the_lease(
     org = factory.org()
     project = factory.project(org, n_tasks=1)
     worker = factory.worker(org)
-    lease = _next(client, project.id, worker.key).json()
-    bad = _submit(client, lease["assignment_id"], worker.key, "unicorn")
+    lease = post_next(client, project.id, worker.key).json()
+    bad = post_submit(client, lease["assignment_id"], worker.key, "unicorn")
     assert bad.status_code == 422
     assert bad.json()["error"]["details"][0]["loc"][0] == "response"
     task = read_task(client, org, lease["task_id"])
     assert task["n_annotations"] == 0
-    good = _submit(client, lease["assignment_id"], worker.key, "cat")
+    good = post_submit(client, lease["assignment_id"], worker.key, "cat")
     assert good.status_code == 200, good.text
     assert read_task(client, org, lease["task_id"])["status"] == "completed"
