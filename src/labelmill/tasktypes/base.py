@@ -58,6 +58,26 @@ def validate_model(model: type[BaseModel], raw: object) -> BaseModel:
 class TaskType(ABC):
     name: ClassVar[str]
     description: ClassVar[str]
+    widget: ClassVar[str]
+    """The annotator UI widget that renders ``worker_view`` and produces a response (the
+    widget's data contract: ``worker_view`` in, ``response_schema()`` out)."""
+    aggregator: ClassVar[str]
+    """The ``labelmill.quality`` function or class that aggregates this type's answers."""
+    response_model: ClassVar[type[BaseModel]]
+    """The pydantic model of a response (its JSON schema is the widget's output contract)."""
+
+    def response_schema(self) -> dict[str, Any]:
+        """JSON schema of a response, for UI widgets and API clients."""
+        return self.response_model.model_json_schema()
+
+    def agrees(self, response: Mapping[str, Any], reference: Mapping[str, Any]) -> bool:
+        """Whether ``response`` counts as the same answer as ``reference`` (a gold answer or
+        the task's aggregated answer), for gold accuracy, agreement-based skill and review.
+
+        Default: equal answer keys. Types whose answers are structured (spans, boxes, ratings)
+        override it with a tolerance of their own.
+        """
+        return self.answer_key(response) == self.answer_key(reference)
 
     @abstractmethod
     def validate_project_params(self, raw: object) -> dict[str, Any]:

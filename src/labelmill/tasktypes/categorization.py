@@ -52,6 +52,9 @@ class Response(BaseModel):
 class Categorization(TaskType):
     name: ClassVar[str] = "categorization"
     description: ClassVar[str] = "Pick one category from a list."
+    widget: ClassVar[str] = "categorization"
+    aggregator: ClassVar[str] = "labelmill.quality.should_stop (one-coin posterior)"
+    response_model: ClassVar[type[BaseModel]] = Response
 
     def validate_project_params(self, raw: object) -> dict[str, Any]:
         return validate_model(ProjectParams, raw).model_dump()
