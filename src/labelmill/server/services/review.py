@@ -220,7 +220,6 @@ def decide(
             session.connection(), project_id=project.id, version=task.project_version
         )
         clean = validated_response(task_type, response, params, task.params)
-        key = task_type.answer_key(clean)
         session.add(
             AnswerRevision(
                 task_id=task.id,
@@ -233,14 +232,15 @@ def decide(
             )
         )
         task.response, task.confidence, task.review_status = clean, 1.0, "corrected"
-        agreements = [(w, task_type.answer_key(r) == key) for w, r in annotations]
+        agreements = [(w, task_type.agrees(r, clean)) for w, r in annotations]
         review.response = clean
     elif decision == "accept":
         task.review_status = "accepted"
         agreements = []
     else:  # reject: the answer is wrong and unknown; the task asks for one more label
-        rejected = None if old is None else task_type.answer_key(old)
-        agreements = [(w, False) for w, r in annotations if task_type.answer_key(r) == rejected]
+        agreements = (
+            [] if old is None else [(w, False) for w, r in annotations if task_type.agrees(r, old)]
+        )
         task.status, task.response, task.confidence = "pending", None, None
         task.completed_at = None
         task.review_status = "rejected"

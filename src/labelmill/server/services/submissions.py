@@ -156,7 +156,7 @@ def plan_submission(
         label_target += 1
     gold_correct = None
     if state.is_gold:
-        gold_correct = task_type.answer_key(clean) == task_type.answer_key(state.gold_answer)
+        gold_correct = task_type.agrees(clean, state.gold_answer)
     values: dict[str, Any] = {
         "t_id": state.task_id,
         "new_open_leases": open_leases,
@@ -186,9 +186,9 @@ def plan_submission(
             values["new_completed_at"] = now
             if settlement.confidence < state.review_below or review_roll < state.review_rate:
                 values["new_review_status"] = "pending"
-            final = task_type.answer_key(settlement.response)
+            final = settlement.response
             agreements = [
-                (a.worker_id, task_type.answer_key(a.response) == final)
+                (a.worker_id, task_type.agrees(a.response, final))
                 for a in answers
                 if a.worker_id is not None
             ]
