@@ -17,6 +17,7 @@ from labelmill.server.api import (
     routes_projects,
     routes_quality,
     routes_review,
+    routes_task_types,
     routes_tasks,
     routes_work,
 )
@@ -72,5 +73,6 @@ def create_app(
     app.include_router(routes_aggregation.router)
     app.include_router(routes_review.router)
     app.include_router(routes_quality.router)
+    app.include_router(routes_task_types.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app
