@@ -9,6 +9,7 @@ results and reports how good and how fast it was. The data directory stays, so
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -28,7 +30,10 @@ from labelmill.server.services import tenancy
 from labelmill.server.services.auth import CLI_ADMIN
 from labelmill.server.settings import Settings
 from labelmill.simulate import SimulationConfig, recruit_workers, spread_accuracies
-from labelmill.simulate.dataset import SENTIMENTS, synthetic_reviews
+from labelmill.simulate.dataset import synthetic_reviews
+from labelmill.simulate.kinds import SyntheticKind, synthetic_kind, synthetic_kind_names
+from labelmill.simulate.kinds.categorization import SyntheticCategorization
+from labelmill.simulate.recruit import TRUTH_KEY
 from labelmill.simulate.scoring import ExportScore, score_jsonl_export
 
 DEMO_ACCURACY = (0.55, 0.95)
@@ -97,30 +102,55 @@ def _server(settings: Settings, log_path: Path) -> Iterator[str]:
             process.wait()
 
 
+def _project_settings(workers: int) -> dict[str, Any]:
+    """Dynamic overlap: three labels to start, more while the answer is uncertain, up to five
+    (or as many as there are annotators: a task can never get more)."""
+    return {"min_labels": min(3, workers), "max_labels": min(5, workers), "gold_rate": 0.05}
+
+
 def _populate(
     client: Client, n_tasks: int, workers: int, seed: int
-) -> tuple[int, int, dict[str, str], int]:
+) -> tuple[int, int, dict[str, Any], int]:
     """Project, batch and tasks; returns project id, batch id, ``unique_id → truth`` of the
-    regular (non-gold) tasks, and the number of gold tasks.
-
-    Dynamic overlap: three labels to start, more while the answer is uncertain, up to five
-    (or as many as there are annotators: a task can never get more)."""
+    regular (non-gold) tasks, and the number of gold tasks."""
+    kind = SyntheticCategorization()
     project = client.projects.create(
-        "product review sentiment",
-        "categorization",
-        {
-            "instruction": "What is the sentiment of this product review?",
-            "categories": list(SENTIMENTS),
-        },
-        min_labels=min(3, workers),
-        max_labels=min(5, workers),
-        gold_rate=0.05,
+        kind.project_name, kind.task_type, kind.project_params(), **_project_settings(workers)
     )
     batch = client.batches.create(project.id, "demo batch", start=True)
     dataset = synthetic_reviews(n_tasks, seed=seed, gold_fraction=0.05)
     client.tasks.create_many(project.id, (task.as_task() for task in dataset), batch.id)
-    truth = {task.unique_id: task.truth for task in dataset if not task.is_gold}
+    truth: dict[str, Any] = {task.unique_id: task.truth for task in dataset if not task.is_gold}
     return project.id, batch.id, truth, sum(task.is_gold for task in dataset)
+
+
+def _populate_kind(
+    client: Client, kind: SyntheticKind, n_tasks: int, workers: int, seed: int
+) -> tuple[int, int, dict[str, Any], int]:
+    """``_populate`` for any task type: the kind's synthetic tasks, 5% of them gold."""
+    project = client.projects.create(
+        kind.project_name, kind.task_type, kind.project_params(), **_project_settings(workers)
+    )
+    batch = client.batches.create(project.id, "demo batch", start=True)
+    rng = random.Random(seed)
+    n_gold = max(1, round(n_tasks * 0.05))
+    gold = set(rng.sample(range(n_tasks), n_gold))
+    tasks: list[dict[str, Any]] = []
+    truth: dict[str, Any] = {}
+    for index in range(n_tasks):
+        params, answer = kind.task(index, rng)
+        task: dict[str, Any] = {
+            "unique_id": f"{kind.task_type}-{index + 1}",
+            "params": params,
+            "metadata": {TRUTH_KEY: answer},
+        }
+        if index in gold:
+            task["gold_answer"] = answer
+        else:
+            truth[task["unique_id"]] = answer
+        tasks.append(task)
+    client.tasks.create_many(project.id, tasks, batch.id)
+    return project.id, batch.id, truth, n_gold
 
 
 def _report(
@@ -159,7 +189,17 @@ def _report(
     help="Upper bound on the annotation phase.",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
-def demo(data_dir: Path | None, n_tasks: int, workers: int, seconds: float, seed: int) -> None:
+@click.option(
+    "--type",
+    "task_type",
+    type=click.Choice(synthetic_kind_names()),
+    default="categorization",
+    show_default=True,
+    help="Task type of the demo project (each has a synthetic data set with known answers).",
+)
+def demo(
+    data_dir: Path | None, n_tasks: int, workers: int, seconds: float, seed: int, task_type: str
+) -> None:
     """Run the whole loop on the embedded default and print a report."""
     settings = settings_for(data_dir)
     setup = _create_org(data_dir)
@@ -169,15 +209,21 @@ def demo(data_dir: Path | None, n_tasks: int, workers: int, seconds: float, seed
     with _server(settings, settings.data_dir / "demo-server.log") as url:
         with remote_client(url, setup.api_key) as client:
             client.health()
-            project_id, batch_id, truth, n_gold = _populate(client, n_tasks, workers, seed)
+            kind = synthetic_kind(task_type)
+            if task_type == "categorization" or kind is None:
+                project_id, batch_id, truth, n_gold = _populate(client, n_tasks, workers, seed)
+            else:
+                project_id, batch_id, truth, n_gold = _populate_kind(
+                    client, kind, n_tasks, workers, seed
+                )
             click.echo(
-                f"project {project_id}: {n_tasks} tasks ({n_gold} gold), "
+                f"{task_type} project {project_id}: {n_tasks} tasks ({n_gold} gold), "
                 f"{workers} simulated annotators",
                 err=True,
             )
             keys = recruit_workers(client, project_id, workers)
             task_truth = {
-                task.id: str(task.metadata["_truth"])
+                task.id: task.metadata[TRUTH_KEY]
                 for task in client.tasks.iter(project_id, page_size=1000)
             }
             config = SimulationConfig(
@@ -196,7 +242,7 @@ def demo(data_dir: Path | None, n_tasks: int, workers: int, seconds: float, seed
             client.export_to_file(project_id, export_path)
             export_s = time.perf_counter() - started
     with export_path.open("rb") as lines:
-        score = score_jsonl_export(lines, truth)
+        score = score_jsonl_export(lines, truth, task_type)
     print_worker_table(result)
     click.echo("")
     click.echo("labelmill demo report")

@@ -8,10 +8,11 @@ one-coin Dawid-Skene assumes, so aggregators can be checked against known worker
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from labelmill.schemas import LeasedTask
+from labelmill.simulate.kinds import synthetic_kind
 
 
 class UnsupportedTaskType(ValueError):
@@ -60,8 +61,11 @@ def spread_accuracies(values: Sequence[float], n: int) -> list[float]:
 
 
 class SimulatedAnnotator:
-    """Answers categorization tasks: the truth with probability ``accuracy``, otherwise one of
-    the other offered categories uniformly; a uniform guess when the truth is unknown."""
+    """Answers tasks: the truth with probability ``accuracy``, otherwise a mistake.
+
+    Categorization: one of the other offered categories uniformly; a uniform guess when the
+    truth is unknown. The truth is a category name, or a response. Other types: the mistakes
+    of their synthetic kind (``labelmill.simulate.kinds``); the truth is a response."""
 
     def __init__(self, accuracy: float, *, seed: int | None = None) -> None:
         if not 0.0 <= accuracy <= 1.0:
@@ -69,10 +73,15 @@ class SimulatedAnnotator:
         self.accuracy = accuracy
         self._rng = random.Random(seed)
 
-    def answer(self, task: LeasedTask, truth: str | None) -> dict[str, Any]:
-        if task.task_type != "categorization":
-            raise UnsupportedTaskType(f"cannot simulate answers to {task.task_type!r} tasks")
-        categories = [str(c) for c in task.data.get("categories", [])]
+    def answer(self, task: LeasedTask, truth: Any) -> dict[str, Any]:
+        if task.task_type != "categorization" or task.data.get("multiple"):
+            kind = synthetic_kind(task.task_type)
+            if kind is None or task.task_type == "categorization":
+                raise UnsupportedTaskType(f"cannot simulate answers to {task.task_type!r} tasks")
+            return kind.answer(task.data, truth, self.accuracy, self._rng)
+        if isinstance(truth, Mapping):
+            truth = truth.get("category")
+        categories = [str(c) for c in task.data.get("choices") or task.data.get("categories", [])]
         if not categories:
             raise UnsupportedTaskType("the task offers no categories")
         return {"category": self.choose(categories, truth)}

@@ -53,6 +53,11 @@ class SyntheticTask:
         return task
 
 
+def review_text(sentiment: str, rng: random.Random) -> str:
+    """A one-sentence product review of the given sentiment."""
+    return f"The {rng.choice(_PRODUCTS)} {rng.choice(_PHRASES[sentiment])}."
+
+
 def synthetic_reviews(
     n: int, *, seed: int = 0, gold_fraction: float = 0.05, prefix: str = "review"
 ) -> list[SyntheticTask]:
@@ -64,6 +69,5 @@ def synthetic_reviews(
     tasks = []
     for i in range(n):
         truth = rng.choice(SENTIMENTS)
-        text = f"The {rng.choice(_PRODUCTS)} {rng.choice(_PHRASES[truth])}."
-        tasks.append(SyntheticTask(f"{prefix}-{i + 1}", text, truth, i in gold))
+        tasks.append(SyntheticTask(f"{prefix}-{i + 1}", review_text(truth, rng), truth, i in gold))
     return tasks

@@ -4,7 +4,7 @@ the hidden truth."""
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 from labelmill.client import Client
 from labelmill.schemas import PoolRead
@@ -42,15 +42,15 @@ def recruit_workers(
     ]
 
 
-def truth_from_tasks(client: Client, project_id: int, *, key: str = TRUTH_KEY) -> dict[int, str]:
-    """``task_id → true category`` for the project's pending tasks, read with an organization
-    key from metadata ``key`` (or, for gold tasks, from the known answer). Workers never see
-    either."""
-    truth: dict[int, str] = {}
+def truth_from_tasks(client: Client, project_id: int, *, key: str = TRUTH_KEY) -> dict[int, Any]:
+    """``task_id → truth`` for the project's pending tasks, read with an organization key
+    from metadata ``key`` (or, for gold tasks, from the known answer): a category name for
+    categorization, else the true response. Workers never see either."""
+    truth: dict[int, Any] = {}
     for task in client.tasks.iter(project_id, status="pending", page_size=1000):
         value = task.metadata.get(key)
         if value is None and task.gold_answer is not None:
-            value = task.gold_answer.get("category")
+            value = task.gold_answer.get("category", task.gold_answer)
         if value is not None:
-            truth[task.id] = str(value)
+            truth[task.id] = value
     return truth

@@ -18,10 +18,11 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from labelmill.client import Client, ConflictError
 from labelmill.simulate.annotator import SimulatedAnnotator
+from labelmill.simulate.scoring import is_right
 
 StopReason = Literal["done", "time", "count", "error", "stopped"]
 
@@ -35,7 +36,7 @@ class SimulationConfig:
     project_id: int
     worker_keys: Sequence[str]
     accuracies: Sequence[float]
-    truth: Mapping[int, str] = field(default_factory=dict)
+    truth: Mapping[int, Any] = field(default_factory=dict)
     max_seconds: float | None = None
     max_annotations: int | None = None
     seed: int = 0
@@ -269,7 +270,7 @@ class Simulation:
                     stats.submitted += 1
                     if truth is not None:
                         stats.judged += 1
-                        stats.correct += response["category"] == truth
+                        stats.correct += is_right(leased.task_type, response, truth)
                     self._submitted(accepted=True)
                     if self._on_submit is not None:
                         self._on_submit(leased.task_id)

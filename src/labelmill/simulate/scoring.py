@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
+
+from labelmill.tasktypes import get_task_type
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +30,23 @@ class ExportScore:
         return self.labels / self.rows if self.rows else None
 
 
-def score_jsonl_export(lines: Iterable[str | bytes], truth: Mapping[str, str]) -> ExportScore:
-    """Compare a categorization JSONL export (``unique_id → true category`` in ``truth``)."""
+def is_right(task_type: str, response: Mapping[str, Any] | None, truth: Any) -> bool:
+    """Whether ``response`` agrees with the truth (a category name, or a true response), by
+    the task type's own rule (``TaskType.agrees``)."""
+    if response is None:
+        return False
+    if isinstance(truth, str):
+        return response.get("category") == truth
+    kind = get_task_type(task_type)
+    if kind is None:
+        raise ValueError(f"unknown task type {task_type!r}")
+    return kind.agrees(response, truth)
+
+
+def score_jsonl_export(
+    lines: Iterable[str | bytes], truth: Mapping[str, Any], task_type: str = "categorization"
+) -> ExportScore:
+    """Compare a JSONL export with the truth (``unique_id → true category or response``)."""
     rows = scored = correct = labels = 0
     for line in lines:
         if not line.strip():
@@ -40,6 +58,5 @@ def score_jsonl_export(lines: Iterable[str | bytes], truth: Mapping[str, str]) -
         if expected is None:
             continue
         scored += 1
-        response = row.get("response") or {}
-        correct += response.get("category") == expected
+        correct += is_right(task_type, row.get("response"), expected)
     return ExportScore(rows=rows, scored=scored, correct=correct, labels=labels)
