@@ -58,13 +58,14 @@ class Factory:
             )
             return OrgHandle(id=org.id, name=name, key=minted.secret, pool_id=pool.id)
 
-    def key(self, org: OrgHandle, role: str) -> str:
+    def key(self, org: OrgHandle, role: str, *, test: bool = False) -> str:
+        """A new key of ``org``; ``test``: a test-mode key (its tasks complete at once)."""
         with self.db.write_session() as session:
             org_row = tenancy.get_org_by_name(session=session, name=org.name)
             minted = tenancy.create_key(
                 session=session,
                 request=tenancy.KeyRequest(
-                    org=org_row, user=None, role=role, is_test=False, name=""
+                    org=org_row, user=None, role=role, is_test=test, name=""
                 ),
                 actor=CLI_ADMIN,
             )

@@ -135,8 +135,11 @@ def _validated_row(
     spec: TaskCreate,
     index: int,
     errors: ErrorCollector,
+    *,
+    test_mode: bool = False,
 ) -> tuple[Any, ...]:
-    """The task's encoded row (``_ROW_COLUMNS``); problems go to ``errors`` by index."""
+    """The task's encoded row (``_ROW_COLUMNS``, then the response in test mode); problems go
+    to ``errors`` by index."""
     params: dict[str, Any] = {}
     gold: dict[str, Any] | None = None
     try:
@@ -151,7 +154,11 @@ def _validated_row(
             except ParamsError as exc:
                 for loc, msg in exc.problems:
                     errors.add(("tasks", index, "gold_answer", *loc), msg)
-    return _encode_row(spec, params, gold, index, errors)
+    row = _encode_row(spec, params, gold, index, errors)
+    if not test_mode:
+        return row
+    placeholder = task_type.placeholder_response(project.params, params) if params else None
+    return (*row, _json_text(placeholder, ("tasks", index, "params"), errors))
 
 
 def _repeated_unique_ids(specs: Sequence[TaskCreate], errors: ErrorCollector) -> list[str]:
@@ -180,6 +187,10 @@ def create_tasks(
 ) -> BulkResult:
     """Create tasks atomically: any invalid task rejects all, naming every bad index.
 
+    Tasks created with a test key (``actor.is_test``, as in Scale's test mode) are completed
+    at once with their type's placeholder answer: a client can try its whole pipeline, export
+    and callbacks included, without a workforce. They carry no confidence (nobody judged them).
+
     A task whose ``unique_id`` already exists in the organization is not created again; it
     is reported in ``existing`` so a client can safely retry an import.
 
@@ -204,12 +215,13 @@ def create_tasks(
         else:
             new_indexes.append(index)
     task_type = task_type_of(project.task_type)
+    test_mode = actor is not None and actor.is_test
 
     def rows() -> Iterator[tuple[Any, ...]]:
         new = iter(new_indexes)
         next_new = next(new, None)
         for index, spec in enumerate(specs):
-            row = _validated_row(task_type, project, spec, index, errors)
+            row = _validated_row(task_type, project, spec, index, errors, test_mode=test_mode)
             if index == next_new:
                 next_new = next(new, None)
                 if not errors.details:
@@ -234,9 +246,15 @@ def create_tasks(
         "created_at": now,
         "updated_at": now,
     }
+    columns = _ROW_COLUMNS
+    if test_mode:
+        shared.update(status="completed", completed_at=now, label_target=0)
+        columns = [*_ROW_COLUMNS, "response"]
     result.task_ids = insert_tasks(
-        session.connection(), shared, _ROW_COLUMNS, rows(), count=len(new_indexes)
+        session.connection(), shared, columns, rows(), count=len(new_indexes)
     )
+    if test_mode:
+        batches.settle_batch(session=session, batch_id=batch.id)
     maintenance.request_analyze(session=session, rows_added=len(new_indexes))
     audit.record(
         session=session,
