@@ -1,6 +1,12 @@
 """Wire models of the native API, shared by the server and the SDK."""
 
 from labelmill.schemas.common import ErrorBody, ErrorItem, Health, Page
+from labelmill.schemas.datasets import (
+    AnswersVersion,
+    DatasetCreate,
+    DatasetFilters,
+    DatasetRead,
+)
 from labelmill.schemas.jobs import AuditEventRead, JobRead
 from labelmill.schemas.projects import (
     BatchCounts,
@@ -53,10 +59,14 @@ __all__ = [
     "AgreementStats",
     "AgreementReport",
     "AnnotationRead",
+    "AnswersVersion",
     "AuditEventRead",
     "BatchCounts",
     "BatchCreate",
     "BatchRead",
+    "DatasetCreate",
+    "DatasetFilters",
+    "DatasetRead",
     "ErrorBody",
     "ErrorItem",
     "ExistingTask",

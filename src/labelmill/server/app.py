@@ -13,6 +13,7 @@ from labelmill.server.api import (
     error_handlers,
     routes_account,
     routes_aggregation,
+    routes_datasets,
     routes_ops,
     routes_projects,
     routes_quality,
@@ -74,5 +75,6 @@ def create_app(
     app.include_router(routes_review.router)
     app.include_router(routes_quality.router)
     app.include_router(routes_task_types.router)
+    app.include_router(routes_datasets.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app

@@ -11,6 +11,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from labelmill.schemas import (
     AnnotationRead,
+    DatasetCreate,
     ExistingTask,
     Page,
     TaskBulkCreate,
@@ -18,12 +19,13 @@ from labelmill.schemas import (
     TaskRead,
     TaskUpdate,
 )
+from labelmill.server.api import routes_datasets
 from labelmill.server.api.deps import DbDep, PrincipalDep
 from labelmill.server.api.paging import CursorDep, page
 from labelmill.server.db.engine import Database
 from labelmill.server.errors import ErrorDetail, InvalidInput, Malformed
 from labelmill.server.policies import Permission, require
-from labelmill.server.services import export, projects, tasks
+from labelmill.server.services import datasets, projects, tasks
 from labelmill.server.services.auth import Principal
 
 router = APIRouter(prefix="/api", tags=["tasks"])
@@ -160,27 +162,36 @@ def export_project(
     project_id: int,
     principal: PrincipalDep,
     db: DbDep,
-    format: Annotated[Literal["jsonl", "csv"], Query()] = "jsonl",
+    format: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=50,
+            description="jsonl, csv, or a format registered for the project's type",
+        ),
+    ] = "jsonl",
     status: Annotated[Literal["completed", "all"], Query()] = "completed",
     include_gold: bool = False,
+    batch_id: int | None = None,
+    options: Annotated[
+        str | None, Query(description="the format's options as a JSON object")
+    ] = None,
 ) -> StreamingResponse:
-    """Stream the project's results; memory stays bounded for any project size."""
+    """Export the project's results, recorded as a dataset snapshot (its id is in the
+    ``X-Labelmill-Dataset-Id`` header): the file is stored first, then streamed from the
+    store. Memory stays bounded for any project size."""
     with db.read_session() as session:
         project = projects.get_project(
             session=session, org_id=principal.org_id, project_id=project_id
         )
         require(principal, Permission.READ)
-    spec = export.ExportSpec(
-        project_id=project.id,
-        task_type=project.task_type,
-        format=format,
-        status=status,
-        include_gold=include_gold,
-    )
-    media = "application/x-ndjson" if format == "jsonl" else "text/csv"
-    filename = f"project-{project.id}.{format}"
-    return StreamingResponse(
-        export.stream(db, spec),
-        media_type=media,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+        request = DatasetCreate(
+            format=format,
+            options=datasets.parse_options(options),
+            status=status,
+            include_gold=include_gold,
+            batch_id=batch_id,
+        )
+        spec = datasets.export_spec(session=session, project=project, request=request)
+    dataset = datasets.create_snapshot(db=db, project=project, spec=spec, actor=principal)
+    return routes_datasets.file_response(db, dataset)

@@ -1,5 +1,6 @@
 """ORM models, one module per aggregate. Importing this package registers every table."""
 
+from labelmill.server.models.dataset import Dataset, DatasetChunk
 from labelmill.server.models.job import AuditEvent, Job
 from labelmill.server.models.project import Batch, Project, ProjectVersion
 from labelmill.server.models.quality import AnswerRevision, Review, WorkerSkill
@@ -15,6 +16,8 @@ __all__ = [
     "Assignment",
     "AuditEvent",
     "Batch",
+    "Dataset",
+    "DatasetChunk",
     "Job",
     "Membership",
     "Organization",
