@@ -17,6 +17,7 @@ Responses are the wire models of ``labelmill.schemas``; errors are the exception
 
 from labelmill.client._client import DEFAULT_TIMEOUT, Client, Health
 from labelmill.client._export import ExportFormat, ExportStatus
+from labelmill.client._resources.datasets import DatasetDownload, DatasetIntegrityError
 from labelmill.client._resources.tasks import MAX_TASKS_PER_REQUEST
 from labelmill.client._sentinel import UNSET
 from labelmill.client.errors import (
@@ -39,6 +40,8 @@ __all__ = [
     "AuthError",
     "Client",
     "ConflictError",
+    "DatasetDownload",
+    "DatasetIntegrityError",
     "ExportFormat",
     "ExportStatus",
     "ForbiddenError",

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from labelmill.client._export import ExportFormat, ExportStatus, PathLike, split_lines
 from labelmill.client._http import AuthScheme, HttpSession, Query, parse
 from labelmill.client._resources.batches import Batches
+from labelmill.client._resources.datasets import Datasets
 from labelmill.client._resources.jobs import Audit, Jobs
 from labelmill.client._resources.pools import Pools
 from labelmill.client._resources.projects import Projects
@@ -51,7 +52,8 @@ class Client:
     ``httpx.MockTransport`` or ``httpx.WSGITransport``); ``timeout`` is httpx's (``None``: no
     limit).
 
-    Resources: ``projects``, ``batches``, ``tasks``, ``pools``, ``workers``, ``jobs``, ``audit``.
+    Resources: ``projects``, ``batches``, ``tasks``, ``pools``, ``workers``, ``jobs``, ``audit``,
+    ``datasets``.
     The worker's calls (``next_task``, ``submit``, ``heartbeat``, ``skip``, ``work_projects``)
     and ``export`` sit on the client itself. Errors are raised as
     ``labelmill.client.errors.ApiError`` subclasses. Use it as a context manager, or call
@@ -80,6 +82,7 @@ class Client:
         self.workers: Final = Workers(self._http)
         self.jobs: Final = Jobs(self._http)
         self.audit: Final = Audit(self._http)
+        self.datasets: Final = Datasets(self._http)
 
     def __repr__(self) -> str:
         return f"Client({str(self._http.base_url)!r})"
