@@ -26,6 +26,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "staff": ("labelmill.cli.admin_commands", "staff"),
     "import": ("labelmill.cli.transfer_commands", "import_tasks"),
     "export": ("labelmill.cli.transfer_commands", "export_results"),
+    "datasets": ("labelmill.cli.dataset_commands", "datasets"),
     "simulate": ("labelmill.cli.simulate_commands", "simulate"),
     "aggregate": ("labelmill.cli.aggregate_command", "aggregate"),
     "report": ("labelmill.cli.report_command", "report"),

@@ -3,19 +3,17 @@ streaming (bounded memory) with a progress bar."""
 
 from __future__ import annotations
 
-import csv
-import os
-import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import click
 from pydantic import ValidationError
 
+from labelmill.cli.dataset_commands import download_with_bar, output_option, parse_format_options
 from labelmill.cli.encoded_chunks import ChunkSpool, EncodedChunk
 from labelmill.cli.progress import progress_bar
 from labelmill.cli.remote import (
@@ -34,7 +32,7 @@ from labelmill.cli.task_files import (
     parse_column_map,
     read_rows,
 )
-from labelmill.client import MAX_TASKS_PER_REQUEST, ApiError, Client, ExportFormat, ExportStatus
+from labelmill.client import MAX_TASKS_PER_REQUEST, ApiError, ExportStatus
 from labelmill.schemas import ProjectRead, TaskBulkResult, TaskCreate
 from labelmill.tasktypes import ParamsError, TaskType, get_task_type
 
@@ -248,39 +246,6 @@ def _chunk_failure(
 # -- export ------------------------------------------------------------------------------------
 
 
-def _expected_rows(client: Client, project_id: int, status: ExportStatus) -> int | None:
-    """How many rows the export should have (gold tasks included), for the bar's total."""
-    total = 0
-    for batch in client.batches.iter(project_id, page_size=1000):
-        counts = client.batches.counts(batch.id)
-        total += counts.completed
-        if status == "all":
-            total += counts.pending + counts.canceled + counts.error
-    return total or None
-
-
-def _write_export(
-    lines: Iterable[str], out: TextIO, export_format: ExportFormat, advance: Callable[[int], None]
-) -> int:
-    """Copy the export's lines to ``out``; return the number of rows (CSV: records, which
-    may span lines, less the header)."""
-
-    def written() -> Iterator[str]:
-        for line in lines:
-            out.write(line)
-            yield line
-
-    records: Iterable[object] = csv.reader(written()) if export_format == "csv" else written()
-    rows = -1 if export_format == "csv" else 0
-    for _ in records:
-        rows += 1
-        if rows % 2000 == 0:
-            advance(rows)
-    rows = max(rows, 0)
-    advance(rows)
-    return rows
-
-
 @click.command("export")
 @url_option
 @key_option
@@ -288,9 +253,17 @@ def _write_export(
 @click.option(
     "--format",
     "export_format",
-    type=click.Choice(["jsonl", "csv"]),
     default="jsonl",
     show_default=True,
+    help="jsonl, csv, or an export format of the project's task type (coco, yolo, conll, "
+    "spacy, trl-sft, trl-dpo, parquet, label-studio…); the server says which when wrong.",
+)
+@click.option(
+    "--option",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A format option (repeatable); VALUE is read as JSON when it parses, else as text.",
 )
 @click.option(
     "--status",
@@ -300,50 +273,43 @@ def _write_export(
     help="Only completed tasks, or every task.",
 )
 @click.option("--include-gold", is_flag=True, help="Also export gold tasks.")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="File to write ('-' for stdout).",
-)
+@click.option("--batch", "batch_id", type=int, default=None, help="Only this batch's tasks.")
+@output_option
 def export_results(
     url: str,
     api_key: str,
     project_id: int,
-    export_format: ExportFormat,
+    export_format: str,
+    options: tuple[str, ...],
     status: ExportStatus,
     include_gold: bool,
+    batch_id: int | None,
     output: Path,
 ) -> None:
-    """Stream a project's results into a file (JSONL or CSV), in bounded memory.
+    """Export a project's results as a dataset snapshot and download it into a file.
 
-    The file appears only when the export is complete (it is written next to it first).
+    The server keeps the snapshot (its recipe, the answers' version, row count, size and
+    SHA-256): `labelmill datasets list` shows it and `labelmill datasets download ID`
+    fetches the same bytes again later. The download streams in bounded memory, its hash is
+    verified, and the file appears only when complete.
     """
-    to_stdout = str(output) == "-"
-    partial = output.with_name(f".{output.name}.partial")
+    format_options = parse_format_options(options)
     started = time.perf_counter()
     with remote_client(url, api_key) as client:
-        expected = _expected_rows(client, project_id, status)
-        lines = client.export(
-            project_id, format=export_format, status=status, include_gold=include_gold
+        snapshot = client.datasets.create(
+            project_id,
+            format=export_format,
+            options=format_options,
+            status=status,
+            include_gold=include_gold,
+            batch_id=batch_id,
         )
-        with progress_bar() as progress:
-            bar = progress.add_task("exporting", total=expected)
-
-            def advance(rows: int) -> None:
-                progress.update(bar, completed=rows, total=max(rows, expected or 0))
-
-            if to_stdout:
-                rows = _write_export(lines, sys.stdout, export_format, advance)
-            else:
-                try:
-                    with partial.open("w", encoding="utf-8", newline="") as out:
-                        rows = _write_export(lines, out, export_format, advance)
-                except BaseException:
-                    partial.unlink(missing_ok=True)
-                    raise
-                os.replace(partial, output)
+        done = download_with_bar(client, snapshot.id, snapshot.byte_size, output)
     elapsed = time.perf_counter() - started
+    to_stdout = str(output) == "-"
     where = "stdout" if to_stdout else str(output)
-    click.echo(f"exported {rows} row(s) to {where} in {elapsed:.1f}s", err=to_stdout)
+    click.echo(
+        f"exported {snapshot.row_count} row(s) to {where} in {elapsed:.1f}s: dataset "
+        f"{snapshot.id}, {done.byte_size} bytes, sha256 {done.sha256}",
+        err=to_stdout,
+    )
