@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from labelmill.tasktypes.base import TaskType
 from labelmill.tasktypes.categorization import Categorization
+from labelmill.tasktypes.chat_evaluation import ChatEvaluation
+from labelmill.tasktypes.pairwise_comparison import PairwiseComparison
+from labelmill.tasktypes.ranking import Ranking
+from labelmill.tasktypes.rating import Rating
+from labelmill.tasktypes.text_collection import TextCollection
 
 _REGISTRY: dict[str, TaskType] = {}
 
@@ -21,3 +26,8 @@ def task_type_names() -> list[str]:
 
 
 register(Categorization())
+register(PairwiseComparison())
+register(Ranking())
+register(Rating())
+register(TextCollection())
+register(ChatEvaluation())
