@@ -199,6 +199,7 @@ def test_viewers_may_snapshot_and_workers_may_not(client: TestClient, factory: F
         ({"status": "done"}, "status", ""),
         ({"include_gold": "perhaps"}, "include_gold", ""),
         ({"batch_id": 987654}, "batch_id", "not a batch of project"),
+        ({"batch_id": 2**70}, "batch_id", "less than or equal"),
         ({"colour": "red"}, "colour", ""),
     ],
 )
@@ -230,6 +231,7 @@ def test_bad_export_queries_are_422_and_store_nothing(
         ({"options": "[1, 2]"}, "options"),
         ({"format": "csv", "options": '{"delimiter": ";"}'}, "options"),
         ({"batch_id": "seven"}, "batch_id"),
+        ({"batch_id": str(2**70)}, "batch_id"),
     ]:
         response = client.get(
             f"/api/projects/{project.id}/export", params=params, headers=auth(org.key)
@@ -378,3 +380,38 @@ def test_every_registered_format_of_the_type_makes_a_verifiable_snapshot(
             meta["byte_size"],
             meta["sha256"],
         ), name
+
+
+def test_a_snapshot_being_built_is_listed_as_building_and_not_downloadable(
+    client: TestClient, factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exporter that looks at the project's snapshots while its own is being written (the
+    server runs in this process, so it can call the API in the middle of the export)."""
+    org, project, _ = _project_with_answers(factory, client)
+    seen: list[tuple[str, int]] = []
+
+    class _Peeks(_TsvAnswers):
+        name: ClassVar[str] = "test-peeks"
+
+        def render(
+            self, records: Iterable[ExportRecord], context: ExportContext
+        ) -> Iterator[bytes]:
+            for record in records:
+                listed = client.get(
+                    f"/api/projects/{project.id}/datasets", headers=auth(org.key)
+                ).json()["data"]
+                building = listed[-1]
+                download = client.get(
+                    f"/api/datasets/{building['id']}/download", headers=auth(org.key)
+                )
+                seen.append((building["state"], download.status_code))
+                yield f"{record.task_id}\n".encode()
+
+    monkeypatch.setitem(registry._EXPORTERS, _Peeks.name, _Peeks())
+    created = _create(client, org.key, project.id, format="test-peeks")
+    assert created.status_code == 201, created.text
+    assert seen == [("building", 409)] * 3
+    assert created.json()["state"] == "ready"
+    assert _download(client, org.key, created.json()["id"]) == b"".join(
+        f"{task_id}\n".encode() for task_id in project.task_ids[:3]
+    )

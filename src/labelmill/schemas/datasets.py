@@ -29,7 +29,9 @@ class DatasetCreate(Wire):
         default="completed", description="only completed tasks, or every task"
     )
     include_gold: bool = False
-    batch_id: int | None = Field(default=None, description="only this batch's tasks")
+    batch_id: int | None = Field(
+        default=None, ge=1, le=2**63 - 1, description="only this batch's tasks"
+    )
 
 
 class DatasetFilters(ReadModel):

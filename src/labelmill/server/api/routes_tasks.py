@@ -172,7 +172,7 @@ def export_project(
     ] = "jsonl",
     status: Annotated[Literal["completed", "all"], Query()] = "completed",
     include_gold: bool = False,
-    batch_id: int | None = None,
+    batch_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     options: Annotated[
         str | None, Query(description="the format's options as a JSON object")
     ] = None,
