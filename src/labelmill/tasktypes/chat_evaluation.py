@@ -147,11 +147,18 @@ def assistant_turns(messages: Sequence[Mapping[str, Any]]) -> list[int]:
     return [i for i, m in enumerate(messages) if m["role"] == "assistant"]
 
 
-def _values_agree(mine: Mapping[str, Any], theirs: Mapping[str, Any], text_names: set[str]) -> bool:
-    for name in (mine.keys() | theirs.keys()) - text_names:
+def _values_agree(
+    mine: Mapping[str, Any],
+    theirs: Mapping[str, Any],
+    skip: set[str],
+    steps: Mapping[str, float],
+) -> bool:
+    """Numbers within their field's step (else ``AGREEMENT_TOLERANCE``), the rest equal;
+    the fields in ``skip`` are not compared."""
+    for name in (mine.keys() | theirs.keys()) - skip:
         a, b = mine.get(name), theirs.get(name)
         if is_number(a) and is_number(b):
-            if abs(float(a) - float(b)) > AGREEMENT_TOLERANCE + 1e-9:
+            if abs(float(a) - float(b)) > steps.get(name, AGREEMENT_TOLERANCE) + 1e-9:
                 return False
         elif a != b:
             return False
@@ -249,17 +256,37 @@ class ChatEvaluation(TaskType):
         )
         return (turns, tuple(sorted(response["overall"].items())))
 
-    def agrees(self, response: Mapping[str, Any], reference: Mapping[str, Any]) -> bool:
-        """Every choice equal and every rating within ``AGREEMENT_TOLERANCE``; free comments
-        are not compared. ``agrees`` is not given the project's params, so a comment is told
-        from a choice by its length: a string over 100 characters is taken for a comment."""
+    def agrees(
+        self,
+        response: Mapping[str, Any],
+        reference: Mapping[str, Any],
+        *,
+        project_params: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Every choice equal and every rating within one step; text fields (free comments)
+        are not compared.
+
+        The ``TaskType.agrees`` contract passes no project params, and then a comment must be
+        told from a choice by its shape: a string over 100 characters is taken for a comment
+        and the tolerance is ``AGREEMENT_TOLERANCE``. Given ``project_params``, the fields'
+        own types and steps decide.
+        """
         mine = {t["turn"]: t["values"] for t in response["turns"]}
         theirs = {t["turn"]: t["values"] for t in reference["turns"]}
         if mine.keys() != theirs.keys():
             return False
-        pairs = [(mine[t], theirs[t]) for t in mine]
-        pairs.append((response["overall"], reference["overall"]))
-        return all(_values_agree(a, b, _long_texts(a, b)) for a, b in pairs)
+        groups = [(mine[t], theirs[t], "turn_fields") for t in mine]
+        groups.append((response["overall"], reference["overall"], "overall_fields"))
+        for a, b, group in groups:
+            if project_params is None:
+                skip, steps = _long_texts(a, b), {}
+            else:
+                fields = project_params.get(group, [])
+                skip = {f["name"] for f in fields if f["type"] == "text"}
+                steps = {f["name"]: f.get("step", 1) for f in fields if f["type"] == "rating"}
+            if not _values_agree(a, b, skip, steps):
+                return False
+        return True
 
     def settle(
         self,

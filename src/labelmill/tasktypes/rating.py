@@ -151,15 +151,24 @@ class Rating(TaskType):
     def answer_key(self, response: Mapping[str, Any]) -> Hashable:
         return tuple(sorted((k, float(v)) for k, v in response["ratings"].items()))
 
-    def agrees(self, response: Mapping[str, Any], reference: Mapping[str, Any]) -> bool:
-        """The same criteria, each within ``AGREEMENT_TOLERANCE`` of the reference.
+    def agrees(
+        self,
+        response: Mapping[str, Any],
+        reference: Mapping[str, Any],
+        *,
+        project_params: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """The same criteria, each within one step of the reference.
 
-        ``agrees`` is not given the project's params, so the tolerance cannot be the
-        criterion's own step: it is 1, one step of the usual step-1 scales.
+        The ``TaskType.agrees`` contract passes no project params, and then the step is not
+        known: the tolerance is ``AGREEMENT_TOLERANCE`` (1, the step of the usual Likert
+        scales). Given ``project_params``, each criterion's own step is the tolerance.
         """
+        steps = {c["name"]: c.get("step", 1) for c in (project_params or {}).get("criteria", [])}
         mine, theirs = response["ratings"], reference["ratings"]
         return mine.keys() == theirs.keys() and all(
-            abs(float(mine[k]) - float(theirs[k])) <= AGREEMENT_TOLERANCE + 1e-9 for k in mine
+            abs(float(mine[k]) - float(theirs[k])) <= steps.get(k, AGREEMENT_TOLERANCE) + 1e-9
+            for k in mine
         )
 
     def settle(
