@@ -24,7 +24,12 @@ from labelmill.cli.remote import (
     remote_client,
     url_option,
 )
-from labelmill.cli.task_files import (
+from labelmill.client import MAX_TASKS_PER_REQUEST, ApiError, ExportStatus
+from labelmill.formats.label_studio import LABEL_STUDIO_TYPES, read_label_studio
+from labelmill.formats.task_files import (
+    FILE_FORMATS,
+    ROW_UNITS,
+    AnswerMode,
     FileFormat,
     Row,
     RowError,
@@ -32,7 +37,6 @@ from labelmill.cli.task_files import (
     parse_column_map,
     read_rows,
 )
-from labelmill.client import MAX_TASKS_PER_REQUEST, ApiError, ExportStatus
 from labelmill.schemas import ProjectRead, TaskBulkResult, TaskCreate
 from labelmill.tasktypes import ParamsError, TaskType, get_task_type
 
@@ -57,7 +61,7 @@ class _Checker:
         if problems:
             self.bad_rows += 1
             room = _MAX_REPORTED - len(self.problems)
-            self.problems.extend(f"line {row.line}: {p}" for p in problems[: max(room, 0)])
+            self.problems.extend(f"{row.where}: {p}" for p in problems[: max(room, 0)])
 
     def _problems(self, raw: dict[str, Any]) -> list[str]:
         try:
@@ -83,9 +87,25 @@ class _Checker:
         return []
 
 
-def _rows_or_fail(path: Path, file_format: FileFormat, columns: dict[str, str]) -> Iterator[Row]:
+def _rows_or_fail(
+    path: Path,
+    file_format: FileFormat,
+    columns: dict[str, str],
+    project: ProjectRead,
+    ls_map: dict[str, str],
+    ls_annotations: AnswerMode,
+) -> Iterator[Row]:
     try:
-        yield from read_rows(path, file_format, columns)
+        if file_format == "label-studio":
+            yield from read_label_studio(
+                path,
+                project.task_type,
+                project.params,
+                data_map=ls_map,
+                annotations=ls_annotations,
+            )
+        else:
+            yield from read_rows(path, file_format, columns)
     except RowError as exc:
         raise click.ClickException(f"{path.name}: {exc}; nothing was imported") from None
 
@@ -99,16 +119,32 @@ def _rows_or_fail(path: Path, file_format: FileFormat, columns: dict[str, str]) 
 @click.option(
     "--format",
     "file_format",
-    type=click.Choice(["jsonl", "csv"]),
+    type=click.Choice(FILE_FORMATS),
     default=None,
-    help="Default: from the file name (.jsonl/.ndjson, .csv/.tsv).",
+    help="Default: from the file name (.jsonl/.ndjson, .csv/.tsv, .parquet); a .json file "
+    "holding a JSON list is a Label Studio export.",
 )
 @click.option(
     "--column",
     "columns",
     multiple=True,
     metavar="SRC=DEST",
-    help="CSV: rename a column (e.g. text=attachment, label=gold.category).",
+    help="CSV, Parquet: rename a column (e.g. text=attachment, label=gold.category).",
+)
+@click.option(
+    "--ls-map",
+    "ls_map",
+    multiple=True,
+    metavar="DATA_KEY=PARAM",
+    help="Label Studio: the task param a data key fills (e.g. review=attachment).",
+)
+@click.option(
+    "--ls-annotations",
+    type=click.Choice(["gold", "skip"]),
+    default="gold",
+    show_default=True,
+    help="Label Studio: make each task's annotation its known answer (a gold task), or "
+    "import the tasks without answers.",
 )
 @click.option(
     "--chunk-size",
@@ -125,9 +161,12 @@ def import_tasks(
     batch_id: int | None,
     file_format: FileFormat | None,
     columns: tuple[str, ...],
+    ls_map: tuple[str, ...],
+    ls_annotations: AnswerMode,
     chunk_size: int,
 ) -> None:
-    """Create tasks from a JSONL file (one TaskCreate per line) or a CSV file.
+    """Create tasks from a JSONL file (one TaskCreate per line), a CSV or Parquet file (one
+    task per row), or a Label Studio JSON export.
 
     Every row is checked first; one bad row stops the import before anything is sent, naming
     each bad line. Tasks with a unique_id that already exists are reported, not duplicated,
@@ -136,11 +175,17 @@ def import_tasks(
     try:
         fmt: FileFormat = file_format or guess_format(file)
         column_map = parse_column_map(columns)
+        data_map = parse_column_map(ls_map, "--ls-map")
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     size = file.stat().st_size
     with remote_client(url, api_key) as client:
         project = client.projects.get(project_id)
+        if fmt == "label-studio" and project.task_type not in LABEL_STUDIO_TYPES:
+            raise click.UsageError(
+                f"a Label Studio file cannot be imported into a {project.task_type} project "
+                f"(types: {', '.join(sorted(LABEL_STUDIO_TYPES))})"
+            )
         if batch_id is not None:
             client.batches.get(batch_id)  # fail early on an unknown batch
         checker = _Checker(project)
@@ -148,7 +193,7 @@ def import_tasks(
         total = 0
         with progress_bar(unit="bytes") as progress:
             checking = progress.add_task("checking", total=size or None)
-            for row in _rows_or_fail(file, fmt, column_map):
+            for row in _rows_or_fail(file, fmt, column_map, project, data_map, ls_annotations):
                 checker.check(row)
                 if not checker.bad_rows:  # once a row is bad nothing will be sent
                     spool.add(row)
@@ -183,7 +228,9 @@ def import_tasks(
                     result = future.result()
                 except ApiError as exc:
                     after = sum(_created_or_zero(other) for other in later)
-                    raise RemoteError(_chunk_failure(exc, chunk, created, after)) from exc
+                    raise RemoteError(
+                        _chunk_failure(exc, chunk, created, after, unit=ROW_UNITS[fmt])
+                    ) from exc
                 created += result.created
                 existing += len(result.existing)
                 progress.update(sending, completed=chunk.end_offset, tasks=created + existing)
@@ -222,14 +269,20 @@ def _created_or_zero(future: Future[TaskBulkResult]) -> int:
 
 
 def _chunk_failure(
-    exc: ApiError, chunk: EncodedChunk, created_before: int, created_after: int = 0
+    exc: ApiError,
+    chunk: EncodedChunk,
+    created_before: int,
+    created_after: int = 0,
+    *,
+    unit: str = "line",
 ) -> str:
-    """The server's rejection of one chunk, with task indexes turned into file lines."""
+    """The server's rejection of one chunk, with task indexes turned into the file's rows
+    (``unit``: ``line``, ``row`` or ``task``, as the file's reader counts them)."""
     for item in exc.details:
         loc = list(item.loc)
         if len(loc) >= 2 and loc[0] == "tasks" and isinstance(loc[1], int):
             if 0 <= loc[1] < len(chunk.lines):
-                item.loc = [f"line {chunk.lines[loc[1]]}", *loc[2:]]
+                item.loc = [f"{unit} {chunk.lines[loc[1]]}", *loc[2:]]
     message = describe_api_error(exc)
     if created_before or created_after:
         message += (

@@ -33,3 +33,15 @@ def exporter_for(name: str, task_type: str) -> Exporter:
             f"{', '.join(exporter_names(task_type))}"
         )
     return exporter
+
+
+# Built-in formats. Imported at the bottom: their modules import ``labelmill.formats.base``,
+# never this module, so there is no cycle.
+from labelmill.formats.label_studio_export import LabelStudioExporter  # noqa: E402
+from labelmill.formats.parquet import ParquetExporter  # noqa: E402
+from labelmill.formats.trl import TrlDpoExporter, TrlSftExporter  # noqa: E402
+
+register_exporter(ParquetExporter())
+register_exporter(LabelStudioExporter())
+register_exporter(TrlSftExporter())
+register_exporter(TrlDpoExporter())
