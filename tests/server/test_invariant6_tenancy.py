@@ -48,6 +48,10 @@ def _build(client: TestClient, factory: Factory) -> World:
     # A fresh lease of B's worker that stays live.
     live = client.post(f"/api/work/projects/{project_b.id}/next", headers=auth(b_worker.key))
     assert live.status_code == 200
+    dataset = client.post(
+        f"/api/projects/{project_b.id}/datasets", json={"format": "jsonl"}, headers=auth(b.key)
+    )
+    assert dataset.status_code == 201, dataset.text
     return World(
         a=a,
         b=b,
@@ -59,6 +63,7 @@ def _build(client: TestClient, factory: Factory) -> World:
             "pool": b.pool_id,
             "user": b_worker.user_id,
             "assignment": live.json()["assignment_id"],
+            "dataset": dataset.json()["id"],
             "own_project": project_a.id,
             "own_pool": a.pool_id,
             "own_user": a_worker.user_id,
@@ -91,6 +96,10 @@ ORG_PROBES: list[tuple[str, str, Any]] = [
     ("POST", "/api/tasks/{task}/cancel", None),
     ("GET", "/api/tasks/{task}/annotations", None),
     ("GET", "/api/projects/{project}/export", None),
+    ("GET", "/api/projects/{project}/datasets", None),
+    ("POST", "/api/projects/{project}/datasets", {"format": "jsonl"}),
+    ("GET", "/api/datasets/{dataset}", None),
+    ("GET", "/api/datasets/{dataset}/download", None),
     ("POST", "/api/pools/{pool}/members", {"user_id": "{own_user}"}),
     ("POST", "/api/pools/{own_pool}/members", {"user_id": "{user}"}),
     ("DELETE", "/api/pools/{pool}/members/{user}", None),
