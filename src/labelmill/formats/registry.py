@@ -39,6 +39,9 @@ def exporter_for(name: str, task_type: str) -> Exporter:
 # never this module, so there is no cycle.
 from labelmill.formats.label_studio_export import LabelStudioExporter  # noqa: E402
 from labelmill.formats.parquet import ParquetExporter  # noqa: E402
+from labelmill.formats.trl import TrlDpoExporter, TrlSftExporter  # noqa: E402
 
 register_exporter(ParquetExporter())
 register_exporter(LabelStudioExporter())
+register_exporter(TrlSftExporter())
+register_exporter(TrlDpoExporter())
