@@ -13,6 +13,7 @@ import pytest
 from labelmill.formats import ExportContext, ExportRecord, FormatError, exporter_for
 from labelmill.formats.label_studio import read_label_studio
 from labelmill.formats.task_files import AnswerMode, Row, RowError
+from labelmill.tasktypes import get_task_type
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -192,7 +193,7 @@ def test_pairwise_fixture() -> None:
         "criteria": {"helpfulness": "b"},
         "rationale": "The doll picture is concrete.",
     }
-    assert rows[1].task["gold_answer"] == {"choice": "tie"}
+    assert rows[1].task["gold_answer"] == {"choice": "tie", "criteria": {"helpfulness": "tie"}}
 
 
 def test_rating_fixture(tmp_path: Path) -> None:
@@ -224,6 +225,22 @@ def test_text_collection_fixture() -> None:
             "syllables": 12,
         }
     }
+
+
+@pytest.mark.parametrize("task_type", sorted(PROJECTS))
+def test_fixture_tasks_and_answers_are_valid_for_their_type(task_type: str) -> None:
+    """What the reader makes of each fixture passes the task type's own validation (the
+    check ``labelmill import`` runs before sending anything)."""
+    kind = get_task_type(task_type)
+    if kind is None:
+        pytest.skip(f"the {task_type} task type is not registered yet")
+    project = PROJECTS[task_type]
+    rows = _read(task_type)
+    for row in rows:
+        params = kind.validate_task_params(row.task["params"], project)
+        if "gold_answer" in row.task:
+            kind.validate_response(row.task["gold_answer"], project, params)
+    assert any("gold_answer" in row.task for row in rows)
 
 
 def test_ls_map_renames_data_keys(tmp_path: Path) -> None:
