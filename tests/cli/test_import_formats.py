@@ -181,3 +181,58 @@ def test_label_studio_fixtures_of_other_types_import_as_gold_tasks(
     tasks = _tasks(server_url, org.key, project.id)
     assert [t.metadata["label_studio_id"] for t in tasks] == [t["id"] for t in expected]
     assert all(t.is_gold for t in tasks)
+
+
+@pytest.mark.parametrize("export_format", ["label-studio", "parquet"])
+@pytest.mark.parametrize(
+    "task_type", ["categorization", "pairwise_comparison", "rating", "text_collection"]
+)
+def test_export_then_import_through_the_cli(
+    invoke: Invoke,
+    factory: Factory,
+    server_url: str,
+    tmp_path: Path,
+    task_type: str,
+    export_format: str,
+) -> None:
+    """Tasks completed with a test key (their type's placeholder answer) go out as a Label
+    Studio or Parquet file and come back into a second project as the same tasks, their
+    answers now known (gold) answers."""
+    if get_task_type(task_type) is None:
+        pytest.skip(f"the {task_type} task type is not registered yet")
+    org = factory.org()
+    test_key = factory.key(org, "owner", test=True)
+    with Client(server_url, org.key) as client:
+        source_project = client.projects.create("from", task_type, PROJECTS[task_type])
+        target_project = client.projects.create("to", task_type, PROJECTS[task_type])
+    fixture = FIXTURES / f"ls_{task_type}.json"
+    loaded = invoke(
+        "import",
+        str(fixture),
+        *_remote(server_url, test_key, source_project.id),
+        "--ls-annotations",
+        "skip",
+    )
+    assert loaded.exit_code == 0, loaded.output
+    exported = tmp_path / ("out.json" if export_format == "label-studio" else "out.parquet")
+    out = invoke(
+        "export",
+        *_remote(server_url, test_key, source_project.id),
+        "--format",
+        export_format,
+        "-o",
+        str(exported),
+    )
+    assert out.exit_code == 0, out.output
+    back = ["--column", "response=gold_answer"] if export_format == "parquet" else []
+    result = invoke(
+        "import", str(exported), *_remote(server_url, org.key, target_project.id), *back
+    )
+    assert result.exit_code == 0, result.output
+
+    originals = _tasks(server_url, test_key, source_project.id)
+    copies = _tasks(server_url, org.key, target_project.id)
+    assert len(copies) == len(originals) > 0
+    assert all(t.status == "completed" and t.response for t in originals)
+    assert [c.params for c in copies] == [o.params for o in originals]
+    assert [c.gold_answer for c in copies] == [o.response for o in originals]
