@@ -25,6 +25,7 @@ from labelmill.server.app import create_app
 from labelmill.server.db import migrate
 from labelmill.server.db.base import Base
 from labelmill.server.db.engine import Database, make_database
+from labelmill.server.services import projects
 from labelmill.server.settings import Settings
 from tests.factory import Factory
 
@@ -101,6 +102,9 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
             conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         engine.dispose()
         settings = Settings(data_dir=data_dir, database_url=url, run_worker=False)
+    # A fresh database numbers its projects from 1 again: the process's cache of their
+    # params (keyed by project id and version) belongs to the previous test's database.
+    projects.forget_cached_versions()
     return Backend(name=request.param, settings=settings)
 
 

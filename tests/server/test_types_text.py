@@ -11,18 +11,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from labelmill.server.services import projects
 from labelmill.tasktypes import Answer, get_task_type
 from tests.factory import Factory, OrgHandle, WorkerHandle, auth
 from tests.server.loop import post_next, read_task
-
-
-@pytest.fixture(autouse=True)
-def _fresh_version_cache() -> None:
-    """``projects.version_params`` caches params per process by (project id, version); every
-    test's database numbers its projects from 1 again, so a project here would be served
-    the params of an earlier test's project 1 (of another type)."""
-    projects._VERSION_CACHE.clear()
 
 
 @dataclass(frozen=True)

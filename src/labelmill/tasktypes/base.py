@@ -70,12 +70,19 @@ class TaskType(ABC):
         """JSON schema of a response, for UI widgets and API clients."""
         return self.response_model.model_json_schema()
 
-    def agrees(self, response: Mapping[str, Any], reference: Mapping[str, Any]) -> bool:
+    def agrees(
+        self,
+        response: Mapping[str, Any],
+        reference: Mapping[str, Any],
+        *,
+        project_params: Mapping[str, Any] | None = None,
+    ) -> bool:
         """Whether ``response`` counts as the same answer as ``reference`` (a gold answer or
         the task's aggregated answer), for gold accuracy, agreement-based skill and review.
 
         Default: equal answer keys. Types whose answers are structured (spans, boxes, ratings)
-        override it with a tolerance of their own.
+        override it with a tolerance of their own, which may depend on the project's params
+        (a rating criterion's step); without them (None) a type uses a default tolerance.
         """
         return self.answer_key(response) == self.answer_key(reference)
 

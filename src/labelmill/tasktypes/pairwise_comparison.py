@@ -141,7 +141,13 @@ class PairwiseComparison(TaskType):
         criteria = response.get("criteria") or {}
         return (str(response["choice"]), tuple(sorted(criteria.items())))
 
-    def agrees(self, response: Mapping[str, Any], reference: Mapping[str, Any]) -> bool:
+    def agrees(
+        self,
+        response: Mapping[str, Any],
+        reference: Mapping[str, Any],
+        *,
+        project_params: Mapping[str, Any] | None = None,
+    ) -> bool:
         # The overall preference is what a worker's skill is judged on; criteria refine it.
         return bool(response["choice"] == reference["choice"])
 

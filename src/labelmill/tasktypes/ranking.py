@@ -198,7 +198,13 @@ class Ranking(TaskType):
     def answer_key(self, response: Mapping[str, Any]) -> Hashable:
         return tuple(tuple(int(i) for i in tier) for tier in response["ranking"])
 
-    def agrees(self, response: Mapping[str, Any], reference: Mapping[str, Any]) -> bool:
+    def agrees(
+        self,
+        response: Mapping[str, Any],
+        reference: Mapping[str, Any],
+        *,
+        project_params: Mapping[str, Any] | None = None,
+    ) -> bool:
         return discordance(response["ranking"], reference["ranking"]) <= AGREEMENT_DISTANCE
 
     def settle(

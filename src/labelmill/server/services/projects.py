@@ -198,6 +198,12 @@ def version_params(conn: Connection, *, project_id: int, version: int) -> dict[s
     )
 
 
+def forget_cached_versions() -> None:
+    """Empty the per-process cache of version params: for a process that moves to another
+    database, where the same (project, version) may hold other params (tests do, per test)."""
+    _VERSION_CACHE.clear()
+
+
 def cached_version_params(project_id: int, version: int, load: Callable[[], Any]) -> dict[str, Any]:
     """``load()``'s answer, cached per process: versions never change once written."""
     key = (project_id, version)

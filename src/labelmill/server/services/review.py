@@ -210,15 +210,15 @@ def decide(
     )
     rules = QualityRules(project.skill_threshold, project.min_gold_answers)
     old = task.response
+    params = version_params(
+        session.connection(), project_id=project.id, version=task.project_version
+    )
     if decision == "correct":
         if response is None:
             raise InvalidInput(
                 "a correction needs a response",
                 details=[ErrorDetail(("response",), "required when decision is 'correct'")],
             )
-        params = version_params(
-            session.connection(), project_id=project.id, version=task.project_version
-        )
         clean = validated_response(task_type, response, params, task.params)
         session.add(
             AnswerRevision(
@@ -232,15 +232,19 @@ def decide(
             )
         )
         task.response, task.confidence, task.review_status = clean, 1.0, "corrected"
-        agreements = [(w, task_type.agrees(r, clean)) for w, r in annotations]
+        agreements = [
+            (w, task_type.agrees(r, clean, project_params=params)) for w, r in annotations
+        ]
         review.response = clean
     elif decision == "accept":
         task.review_status = "accepted"
         agreements = []
     else:  # reject: the answer is wrong and unknown; the task asks for one more label
-        agreements = (
-            [] if old is None else [(w, False) for w, r in annotations if task_type.agrees(r, old)]
-        )
+        agreements = [
+            (w, False)
+            for w, r in annotations
+            if old is not None and task_type.agrees(r, old, project_params=params)
+        ]
         task.status, task.response, task.confidence = "pending", None, None
         task.completed_at = None
         task.review_status = "rejected"

@@ -156,7 +156,7 @@ def plan_submission(
         label_target += 1
     gold_correct = None
     if state.is_gold:
-        gold_correct = task_type.agrees(clean, state.gold_answer)
+        gold_correct = task_type.agrees(clean, state.gold_answer, project_params=project_params)
     values: dict[str, Any] = {
         "t_id": state.task_id,
         "new_open_leases": open_leases,
@@ -188,7 +188,7 @@ def plan_submission(
                 values["new_review_status"] = "pending"
             final = settlement.response
             agreements = [
-                (a.worker_id, task_type.agrees(a.response, final))
+                (a.worker_id, task_type.agrees(a.response, final, project_params=project_params))
                 for a in answers
                 if a.worker_id is not None
             ]
