@@ -62,8 +62,8 @@ _OBJECT_COLUMNS = {"params": "params", "metadata": "metadata", "gold_answer": "g
 
 def read_parquet(path: Path, column_map: Mapping[str, str]) -> Iterator[Row]:
     """The file's tasks as ``TaskCreate``-shaped dicts (not yet validated)."""
-    import pyarrow as pa  # type: ignore[import-untyped]
-    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
     try:
         parquet = pq.ParquetFile(path)
