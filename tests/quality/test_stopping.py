@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from labelmill.quality import posterior_one_coin, should_stop
+from labelmill.quality import fixed_overlap_target, posterior_one_coin, should_stop
 
 
 def test_posterior_hand_computed_binary() -> None:
@@ -86,3 +86,39 @@ def test_the_stopping_rule_loads_without_pandas_or_scipy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_fixed_overlap_target_hand_computed() -> None:
+    # One label from a worker of skill s: the posterior on the truth is s when the answer is
+    # right (probability s) and 1 - s when it is wrong, so the target is s^2 + (1 - s)^2.
+    target = fixed_overlap_target([0.8], k=1, n_classes=2)
+    assert target == pytest.approx(0.8**2 + 0.2**2, abs=0.01)
+    # ... which is below the model's accuracy of that answer (0.8): it scores certainty too.
+    assert target < 0.8
+
+
+def test_fixed_overlap_target_grows_with_overlap_and_skill() -> None:
+    crowd = [0.6, 0.7, 0.8, 0.9]
+    by_k = [fixed_overlap_target(crowd, k=k) for k in (1, 3, 5, 9)]
+    assert by_k == sorted(by_k) and by_k[0] < by_k[-1]
+    assert fixed_overlap_target([0.95] * 3, k=5) > fixed_overlap_target([0.75] * 3, k=5)
+    # Chance-level workers teach nothing: the posterior stays near uniform (1/K on the truth).
+    assert fixed_overlap_target([0.25], k=5, n_classes=4) == pytest.approx(0.25, abs=0.01)
+
+
+def test_fixed_overlap_target_weights_and_determinism() -> None:
+    # A worker with no answers does not count; the result is reproducible for a given crowd.
+    weighted = fixed_overlap_target([0.9, 0.55], weights=[1.0, 0.0])
+    assert weighted == pytest.approx(fixed_overlap_target([0.9]), abs=1e-12)
+    assert fixed_overlap_target([0.7, 0.8]) == fixed_overlap_target([0.7, 0.8])
+    # No known workers: the default skill stands in.
+    assert fixed_overlap_target([], default_skill=0.8) == fixed_overlap_target([0.8])
+
+
+def test_fixed_overlap_target_rejects_bad_input() -> None:
+    with pytest.raises(ValueError):
+        fixed_overlap_target([0.8], k=0)
+    with pytest.raises(ValueError):
+        fixed_overlap_target([0.8, 0.9], weights=[1.0])
+    with pytest.raises(ValueError):
+        fixed_overlap_target([0.8], weights=[0.0])
