@@ -5,10 +5,12 @@ from __future__ import annotations
 from labelmill.tasktypes.base import TaskType
 from labelmill.tasktypes.categorization import Categorization
 from labelmill.tasktypes.chat_evaluation import ChatEvaluation
+from labelmill.tasktypes.image_annotation import ImageAnnotation
 from labelmill.tasktypes.pairwise_comparison import PairwiseComparison
 from labelmill.tasktypes.ranking import Ranking
 from labelmill.tasktypes.rating import Rating
 from labelmill.tasktypes.text_collection import TextCollection
+from labelmill.tasktypes.text_spans import TextSpans
 
 _REGISTRY: dict[str, TaskType] = {}
 
@@ -31,3 +33,5 @@ register(Ranking())
 register(Rating())
 register(TextCollection())
 register(ChatEvaluation())
+register(TextSpans())
+register(ImageAnnotation())
