@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .dawid_skene import DawidSkene
     from .glad import GLAD
     from .gold_dawid_skene import GoldDawidSkene
+    from .kemeny import KemenyConsensus, KemenyResult, kemeny_consensus, kemeny_rankings
     from .krippendorff import krippendorff_alpha
     from .mace import MACE
     from .majority_vote import MajorityVote
@@ -52,6 +53,8 @@ _WHERE: dict[str, str] = {
     "DawidSkene": ".dawid_skene",
     "GLAD": ".glad",
     "GoldDawidSkene": ".gold_dawid_skene",
+    "KemenyConsensus": ".kemeny",
+    "KemenyResult": ".kemeny",
     "MACE": ".mace",
     "MATCH_SAMPLES": ".stopping",
     "MajorityVote": ".majority_vote",
@@ -77,6 +80,8 @@ _WHERE: dict[str, str] = {
     "fixed_overlap_target": ".stopping",
     "fleiss_kappa": ".agreement",
     "iou_matrix": ".boxes",
+    "kemeny_consensus": ".kemeny",
+    "kemeny_rankings": ".kemeny",
     "krippendorff_alpha": ".krippendorff",
     "percent_agreement": ".agreement",
     "posterior_one_coin": ".stopping",
@@ -94,6 +99,8 @@ __all__ = [
     "DawidSkene",
     "GLAD",
     "GoldDawidSkene",
+    "KemenyConsensus",
+    "KemenyResult",
     "MACE",
     "MATCH_SAMPLES",
     "MajorityVote",
@@ -119,6 +126,8 @@ __all__ = [
     "fixed_overlap_target",
     "fleiss_kappa",
     "iou_matrix",
+    "kemeny_consensus",
+    "kemeny_rankings",
     "krippendorff_alpha",
     "percent_agreement",
     "posterior_one_coin",
