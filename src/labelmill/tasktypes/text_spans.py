@@ -230,9 +230,8 @@ class TextSpans(TaskType):
         """Spans by ``aggregate_spans`` (each character to the label with the most skill, runs
         of a label become spans). A relation is kept when the answers that drew it between
         two spans equal to consensus spans carry at least ``RELATION_SUPPORT`` of the task's
-        weight. Confidence: the spans' confidence times the mean confidence of the relation
-        decisions (each ``vote_confidence`` of keeping or dropping, as boxes; 1 without any
-        relation drawn)."""
+        weight. Confidence: the least of the spans' confidence and each relation decision's
+        (``vote_confidence`` of keeping, or of dropping, as for boxes)."""
         if not answers:
             return Settlement(False, None, 0.0)
         # Imported here: numpy and pandas stay out of client-side imports of task types.
@@ -273,8 +272,7 @@ class TextSpans(TaskType):
                 decisions.append(keep)
             else:
                 decisions.append(1.0 - keep)
-        if decisions:
-            confidence *= sum(decisions) / len(decisions)
+        confidence = min([confidence, *decisions])
         done = confidence >= confidence_target or at_max_labels
         if not done:
             return Settlement(False, None, confidence)
