@@ -66,11 +66,11 @@ def test_kemeny_keeps_the_condorcet_winner_where_borda_does_not() -> None:
     rows += [("t", f"v{i}", ["b", "c", "a"]) for i in range(2)]
     data = answers(rows)
     assert aggregate_rankings(data).rankings["t"] == ["b", "a", "c"]
-    kemeny = aggregate_rankings(data, method="kemeny")
-    assert kemeny.rankings["t"] == ["a", "b", "c"]
-    # Weakest adjacent decision: a over b, 3 votes to 2.
-    assert kemeny.confidence["t"] == pytest.approx(0.65625)  # I_{1/2}(3, 4) = 21/32
+    assert aggregate_rankings(data, method="kemeny").rankings["t"] == ["a", "b", "c"]
     detail = kemeny_rankings(data)
+    assert detail.rankings["t"] == ["a", "b", "c"]
+    # Weakest adjacent decision: a over b, 3 votes to 2.
+    assert detail.confidence["t"] == pytest.approx(0.65625)  # I_{1/2}(3, 4) = 21/32
     assert detail.distance["t"] == pytest.approx(4.0 / (5 * 3))
 
 
