@@ -37,11 +37,19 @@ def exporter_for(name: str, task_type: str) -> Exporter:
 
 # Built-in formats. Imported at the bottom: their modules import ``labelmill.formats.base``,
 # never this module, so there is no cycle.
+from labelmill.formats.coco import CocoExporter  # noqa: E402
+from labelmill.formats.conll import ConllExporter  # noqa: E402
 from labelmill.formats.label_studio_export import LabelStudioExporter  # noqa: E402
 from labelmill.formats.parquet import ParquetExporter  # noqa: E402
+from labelmill.formats.spacy_json import SpacyJsonExporter  # noqa: E402
 from labelmill.formats.trl import TrlDpoExporter, TrlSftExporter  # noqa: E402
+from labelmill.formats.yolo import YoloExporter  # noqa: E402
 
 register_exporter(ParquetExporter())
 register_exporter(LabelStudioExporter())
 register_exporter(TrlSftExporter())
 register_exporter(TrlDpoExporter())
+register_exporter(ConllExporter())
+register_exporter(SpacyJsonExporter())
+register_exporter(CocoExporter())
+register_exporter(YoloExporter())

@@ -93,12 +93,3 @@ def f1(matched: int, n_ours: int, n_theirs: int) -> float:
     if n_ours + n_theirs == 0:
         return 1.0
     return 2.0 * matched / (n_ours + n_theirs)
-
-
-def polygon_area(points: Sequence[tuple[float, float]]) -> float:
-    """Area of a simple polygon by the shoelace formula."""
-    total = 0.0
-    for k, (x0, y0) in enumerate(points):
-        x1, y1 = points[(k + 1) % len(points)]
-        total += x0 * y1 - x1 * y0
-    return abs(total) / 2.0
