@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .majority_vote import MajorityVote
     from .multilabel import MultiLabelResult, aggregate_multilabel
     from .one_coin_dawid_skene import OneCoinDawidSkene
-    from .pairwise import PairwiseResult, aggregate_pairwise, bradley_terry
+    from .pairwise import PairwiseResult, aggregate_pairwise, bradley_terry, bt_probability
     from .ranking import RankingResult, aggregate_rankings
     from .ratings import RatingResult, aggregate_ratings
     from .robust import AggregationResult, aggregate
@@ -76,6 +76,7 @@ _WHERE: dict[str, str] = {
     "aggregate_ratings": ".ratings",
     "aggregate_spans": ".spans",
     "bradley_terry": ".pairwise",
+    "bt_probability": ".pairwise",
     "cohens_kappa": ".agreement",
     "fixed_overlap_target": ".stopping",
     "fleiss_kappa": ".agreement",
@@ -122,6 +123,7 @@ __all__ = [
     "aggregate_ratings",
     "aggregate_spans",
     "bradley_terry",
+    "bt_probability",
     "cohens_kappa",
     "fixed_overlap_target",
     "fleiss_kappa",

@@ -52,7 +52,10 @@ class PairwiseResult:
     """One row per unordered pair (``left``, ``right``, the first-seen order): ``winner``
     (an item, or ``None`` for a tie) and ``confidence``: the posterior probability that the
     winner is the side most workers prefer, :func:`vote_confidence` of the weighted votes for
-    and against it (0.5 for a tie; 0.75 for a single vote)."""
+    and against it (0.5 for a tie; 0.75 for a single vote); and ``bt_probability``, the
+    Bradley-Terry probability sigma(s_left - s_right) that ``left`` beats ``right`` given all
+    comparisons (:func:`bt_probability`; unlike the vote confidence it draws on the other pairs
+    of the same items, and it still ranks pairs whose votes are equal)."""
     scores: pd.Series[Any]
     """Bradley-Terry log-strength of every item (indexed by ``item``), mean 0."""
 
@@ -153,4 +156,23 @@ def aggregate_pairwise(
     scores = bradley_terry(
         pd.Series(winners, dtype=object), pd.Series(losers, dtype=object), weights=bt_weight
     )
+    pairs["bt_probability"] = bt_probability(scores, left, right)
     return PairwiseResult(pairs=pairs, scores=scores)
+
+
+def bt_probability(scores: pd.Series[Any], left: ArrayLike, right: ArrayLike) -> FloatArray:
+    r"""Bradley-Terry probability that ``left`` beats ``right``: :math:`\sigma(s_l - s_r)`.
+
+    ``scores`` are log-strengths indexed by item (as :func:`bradley_terry`,
+    :attr:`PairwiseResult.scores` and ``CrowdBT.scores_`` give them); ``left`` and ``right``
+    are items or equal-length arrays of items, compared or not. An item without a score counts
+    as 0, the mean strength: nothing is known about it.
+    """
+    lf = pd.Index(np.atleast_1d(np.asarray(left, dtype=object)))
+    rt = pd.Index(np.atleast_1d(np.asarray(right, dtype=object)))
+    if len(lf) != len(rt):
+        raise ValueError(f"right: {len(rt)} items for {len(lf)} on the left")
+    s_l = scores.reindex(lf).fillna(0.0).to_numpy(dtype=np.float64)
+    s_r = scores.reindex(rt).fillna(0.0).to_numpy(dtype=np.float64)
+    out: FloatArray = np.asarray(expit(s_l - s_r), dtype=np.float64)
+    return out
