@@ -16,6 +16,7 @@ from labelmill.quality import (
     BaseClassificationAggregator,
     DawidSkene,
     GoldDawidSkene,
+    HierarchicalDawidSkene,
     MajorityVote,
     OneCoinDawidSkene,
     Wawa,
@@ -30,13 +31,14 @@ FACTORIES: list[Callable[[], BaseClassificationAggregator]] = [
     ZeroBasedSkill,
     DawidSkene,
     lambda: DawidSkene(smoothing=0.1, one_coin_below="auto"),
+    HierarchicalDawidSkene,
     OneCoinDawidSkene,
     GoldDawidSkene,
     lambda: GLAD(n_iter=20),
     # No initial noise: a deterministic, label-symmetric start (for the relabelling property).
     lambda: MACE(n_restarts=1, n_iter=20, default_noise=0.0),
 ]
-IDS = ["MV", "Wawa", "ZBS", "DS", "DS-robust", "OneCoinDS", "GoldDS", "GLAD", "MACE"]
+IDS = ["MV", "Wawa", "ZBS", "DS", "DS-robust", "HierDS", "OneCoinDS", "GoldDS", "GLAD", "MACE"]
 FAST = settings(
     max_examples=15,
     deadline=None,
@@ -52,6 +54,7 @@ SYMMETRY_FACTORIES: list[Callable[[], BaseClassificationAggregator]] = [
     ZeroBasedSkill,
     lambda: DawidSkene(n_iter=15, tol=-1.0),
     lambda: DawidSkene(smoothing=0.1, one_coin_below="auto", n_iter=15, tol=-1.0),
+    lambda: HierarchicalDawidSkene(n_iter=15, tol=-1.0),
     lambda: OneCoinDawidSkene(n_iter=15, tol=-1.0),
     lambda: GoldDawidSkene(n_iter=15, tol=-1.0),
     lambda: GLAD(n_iter=10),

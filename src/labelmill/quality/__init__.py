@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .dawid_skene import DawidSkene
     from .glad import GLAD
     from .gold_dawid_skene import GoldDawidSkene
+    from .hierarchical_dawid_skene import HierarchicalDawidSkene
     from .kemeny import KemenyConsensus, KemenyResult, kemeny_consensus, kemeny_rankings
     from .krippendorff import krippendorff_alpha
     from .mace import MACE
@@ -53,6 +54,7 @@ _WHERE: dict[str, str] = {
     "DawidSkene": ".dawid_skene",
     "GLAD": ".glad",
     "GoldDawidSkene": ".gold_dawid_skene",
+    "HierarchicalDawidSkene": ".hierarchical_dawid_skene",
     "KemenyConsensus": ".kemeny",
     "KemenyResult": ".kemeny",
     "MACE": ".mace",
@@ -100,6 +102,7 @@ __all__ = [
     "DawidSkene",
     "GLAD",
     "GoldDawidSkene",
+    "HierarchicalDawidSkene",
     "KemenyConsensus",
     "KemenyResult",
     "MACE",
