@@ -367,6 +367,10 @@ class ImageAnnotation(TaskType):
             settled_shape, decisions = self._combine(centre, members, shapes, w, task_params)
             settled.append(settled_shape)
             confidence = min([confidence, *(d.confidence for d in decisions)])
+        # The project's object order, then top to bottom, left to right: an order that does
+        # not depend on how the clusters happened to form.
+        rank = {o["label"]: k for k, o in enumerate(project_params["objects"])}
+        settled.sort(key=lambda s: (rank.get(s["label"], len(rank)), *match_box(s)[1::-1]))
         done = confidence >= confidence_target or at_max_labels
         return Settlement(done, {"annotations": settled} if done else None, confidence)
 
