@@ -3,6 +3,7 @@ objects, their geometries and attributes), agreement by IoU matching, settling."
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
@@ -292,3 +293,26 @@ def test_skill_weights_decide_objects_and_attributes(
     split = _settle(kind, project, task, [red, blue, red], [0.7, 0.7, 0.7], True)
     agreed = _settle(kind, project, task, [red, red, red], [0.7, 0.7, 0.7], True)
     assert split.confidence < agreed.confidence
+
+
+def test_crowded_scenes_settle_to_valid_answers(
+    kind: TaskType, project: dict[str, Any], task: dict[str, Any]
+) -> None:
+    """Many overlapping, jittered objects from several workers: the consensus is always a
+    valid response, whatever way the clusters form."""
+    rng = random.Random(5)
+    for _ in range(30):
+        responses = []
+        for _worker in range(4):
+            shapes: list[dict[str, Any]] = []
+            for _k in range(rng.randint(0, 5)):
+                left, top = rng.randint(0, 80), rng.randint(0, 60)
+                shapes.append(
+                    {**CAR, "left": left, "top": top, "width": rng.randint(20, 60), "height": 40}
+                )
+                shapes.append({**LIGHT, "x": left + rng.randint(0, 12), "y": top})
+            responses.append({"annotations": shapes})
+        skills: list[float | None] = [rng.choice([None, 0.6, 0.9]) for _ in responses]
+        settled = _settle(kind, project, task, responses, skills, at_max=True)
+        assert settled.response is not None
+        assert kind.validate_response(settled.response, project, task) == settled.response

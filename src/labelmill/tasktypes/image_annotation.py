@@ -363,7 +363,12 @@ class ImageAnnotation(TaskType):
         used: list[set[int]] = [set() for _ in answers]
         for *coords, label in result.boxes.iloc[0]:
             centre = (float(coords[0]), float(coords[1]), float(coords[2]), float(coords[3]))
-            members = self._members(centre, str(label), shapes, used)
+            # The mean box can drift from its members as a cluster grows: fall back to any
+            # overlap before giving a cluster up, never to an object of nobody.
+            members = self._members(centre, str(label), shapes, used, MATCH_IOU)
+            members = members or self._members(centre, str(label), shapes, used, 1e-9)
+            if not members:
+                continue
             settled_shape, decisions = self._combine(centre, members, shapes, w, task_params)
             settled.append(settled_shape)
             confidence = min([confidence, *(d.confidence for d in decisions)])
@@ -380,12 +385,13 @@ class ImageAnnotation(TaskType):
         label: str,
         shapes: list[list[dict[str, Any]]],
         used: list[set[int]],
+        threshold: float,
     ) -> list[tuple[int, int]]:
         """(answer, object) of each answer's best match for a consensus box: the same label,
-        IoU ≥ 0.5, not already given to another consensus object."""
+        IoU ≥ ``threshold``, not already given to another consensus object."""
         members: list[tuple[int, int]] = []
         for a, mine in enumerate(shapes):
-            best, best_iou = None, MATCH_IOU
+            best, best_iou = None, threshold
             for k, shape in enumerate(mine):
                 if k in used[a] or shape["label"] != label:
                     continue
