@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .agreement import cohens_kappa, fleiss_kappa, percent_agreement
     from .base import BaseClassificationAggregator
     from .boxes import BoxResult, aggregate_boxes, iou_matrix
+    from .crowd_bt import CrowdBT
     from .dawid_skene import DawidSkene
     from .glad import GLAD
     from .gold_dawid_skene import GoldDawidSkene
@@ -50,6 +51,7 @@ _WHERE: dict[str, str] = {
     "AggregationResult": ".robust",
     "BaseClassificationAggregator": ".base",
     "BoxResult": ".boxes",
+    "CrowdBT": ".crowd_bt",
     "DEFAULT_SKILL": ".stopping",
     "DawidSkene": ".dawid_skene",
     "GLAD": ".glad",
@@ -98,6 +100,7 @@ __all__ = [
     "AggregationResult",
     "BaseClassificationAggregator",
     "BoxResult",
+    "CrowdBT",
     "DEFAULT_SKILL",
     "DawidSkene",
     "GLAD",

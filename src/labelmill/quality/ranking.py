@@ -191,7 +191,7 @@ def kemeny_consensus(
 def _weights(frame: pd.DataFrame, skills: Mapping[Hashable, float] | None) -> FloatArray:
     if skills is None:
         return np.ones(len(frame))
-    weight = frame["worker"].map(skills).fillna(1.0).to_numpy(dtype=np.float64)
+    weight = np.asarray(frame["worker"].map(skills).fillna(1.0), dtype=np.float64)
     if not np.all(np.isfinite(weight)) or np.any(weight < 0):
         raise ValueError("skills: every weight must be a finite number >= 0")
     return weight
@@ -247,9 +247,7 @@ def aggregate_rankings(
     out_agree: dict[Any, float] = {}
     out_dist: dict[Any, float] = {}
     positions_in_frame = np.arange(len(frame))
-    for task, rows in pd.Series(positions_in_frame).groupby(
-        frame["task"].to_numpy(), sort=False
-    ):
+    for task, rows in pd.Series(positions_in_frame).groupby(frame["task"].to_numpy(), sort=False):
         idx = rows.to_numpy()
         tiers = [_tiers(frame["label"].iat[i], task) for i in idx]
         weights = weight_all[idx]
