@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parent
 REPO = ROOT.parent
 RESULTS = ROOT / "results"
 DEFAULT_DATA = REPO.parent / "shared" / "data"
-KINDS = ("spans", "pairwise", "ratings", "boxes")
+KINDS = ("spans", "pairwise", "ratings", "rankings", "boxes")
 SEED = 0
 
 T = TypeVar("T")
@@ -597,6 +597,11 @@ def pair_predictions(
             if res_w is not None:
                 name = "labelmill vote, skills from aggregate()"
                 preds[name], confs[name] = from_pairs(res_w)
+        crowd = errors.run(
+            "pairwise", f"CrowdBT [{where}]", lambda: lq.CrowdBT().fit_predict(frame)
+        )
+        if crowd is not None:
+            preds["labelmill Crowd-BT"], confs["labelmill Crowd-BT"] = from_scores(crowd, logistic)
     ck = crowdkit_pairwise() if full else {}
     for name, make in ck.items():
         scores = errors.run(
@@ -692,6 +697,7 @@ def run_pairwise(data_dir: Path, repeat: int, errors: Errors) -> dict[str, Any]:
     for name in (
         "labelmill vote",
         "labelmill Bradley-Terry",
+        "labelmill Crowd-BT",
         *[n for n in confs if "crowd-kit" in n],
     ):
         if name not in confs:
@@ -722,6 +728,11 @@ def run_pairwise(data_dir: Path, repeat: int, errors: Errors) -> dict[str, Any]:
     )
     if got is not None:
         timings["labelmill aggregate_pairwise"] = got[1]
+    got = errors.run(
+        "pairwise", "timing CrowdBT", lambda: timed(lambda: lq.CrowdBT().fit(frame), repeat)
+    )
+    if got is not None:
+        timings["labelmill Crowd-BT"] = got[1]
     for name, make in crowdkit_pairwise().items():
         got_ck = errors.run(
             "pairwise",
@@ -752,6 +763,33 @@ def run_pairwise(data_dir: Path, repeat: int, errors: Errors) -> dict[str, Any]:
         "methods": full,
         "confidence": conf_out,
         "timings": timings,
+    }
+
+    # Stress test (synthetic, on real pairs): one rater's choices reversed, as an adversarial
+    # or confused worker would give them. Quasi-gold accuracy of each method, averaged over
+    # which of the 4 raters is reversed, and Crowd-BT's reliability for that rater.
+    flipped: dict[str, list[float]] = {}
+    etas: dict[str, float] = {}
+    for r in sorted(frame["worker"].unique()):
+        adv = frame.copy()
+        mine = adv["worker"] == r
+        adv.loc[mine, "choice"] = adv.loc[mine, "choice"].map({"a": "b", "b": "a"})
+        adv["label"] = np.where(adv["choice"] == "a", adv["a_id"], adv["b_id"])
+        p_adv, _ = pair_predictions(items, adv, True, errors, f"squality, {r} reversed")
+        for name, pred in p_adv.items():
+            flipped.setdefault(name, []).append(agreement(pred, human_side)[0])
+        model = errors.run(
+            "pairwise", f"CrowdBT eta, {r} reversed", lambda a=adv: lq.CrowdBT().fit(a)
+        )
+        if model is not None:
+            eta = model.reliabilities_
+            etas[f"{r} (reversed)"] = float(eta[r])
+            etas[f"others, mean (with {r} reversed)"] = float(eta.drop(r).mean())
+    out["squality_one_rater_reversed"] = {
+        "metric": "quasi-gold accuracy (human reference wins; tie = half) with one rater's "
+        "choices reversed, mean over the 4 choices of that rater; Crowd-BT reliabilities",
+        "methods": {name: float(np.mean(v)) for name, v in flipped.items()},
+        "crowd_bt_reliability": etas,
     }
 
     # HH-RLHF harmless: one judgment per pair, one pseudo-worker: aggregation is the identity.
@@ -805,6 +843,10 @@ def print_pairwise(r: dict[str, Any]) -> None:
         ["auroc_quasi_gold", "auroc_held_out_rater", "held_out_top_half", "held_out_bottom_half"],
     )
     print("timings:", {k: fmt(v["cpu_s"]) for k, v in s["timings"].items()})
+    f = r["squality_one_rater_reversed"]
+    print("\n## pairwise: squality with one rater's choices reversed (mean over the 4 raters)")
+    print(table(["method", "quasi-gold acc"], [[k, v] for k, v in f["methods"].items()]))
+    print("Crowd-BT reliabilities:", {k: fmt(v) for k, v in f["crowd_bt_reliability"].items()})
     h = r["hh_rlhf_harmless_test"]
     print(f"\n## pairwise: hh_rlhf_harmless_test ({h['data']['pairs']} pairs, 1 label each)")
     rows = [[name, m["agreement_with_the_label"], m["ties"]] for name, m in h["methods"].items()]
@@ -823,6 +865,14 @@ def rating_methods(
     res = errors.run("ratings", f"aggregate_ratings [{where}]", lambda: lq.aggregate_ratings(data))
     if res is not None:
         out["labelmill aggregate_ratings"] = (res.values, res.confidence)
+    # The estimator before empirical-Bayes shrinkage: a fixed shrinkage of 1 pseudo-rating.
+    old = errors.run(
+        "ratings",
+        f"aggregate_ratings(shrinkage=1) [{where}]",
+        lambda: lq.aggregate_ratings(data, shrinkage=1.0),
+    )
+    if old is not None:
+        out["labelmill, shrinkage=1 (previous default)"] = (old.values, None)
     grouped = data.groupby("task")["label"]
     out["mean"] = (grouped.mean(), None)
     out["median"] = (grouped.median(), None)
@@ -1091,6 +1141,174 @@ def print_ratings(r: dict[str, Any]) -> None:
                 rows,
             )
         )
+
+
+# --------------------------------------------------------------------------------------------
+# rankings: SQuALITY raters' ranks of 3 responses per question (per criterion), no gold
+
+
+def ranking_frames(labels: pd.DataFrame, criterion: str, source: str) -> pd.DataFrame:
+    """One ranking per (question, rater): the rater's own strict ranks (``source="rank"``), or
+    tiers derived from their 0-100 scores, equal scores tied (``source="score"``)."""
+    sub = labels[labels["criterion"] == criterion].copy()
+    sub["question"] = sub["task"].str.rsplit("/", n=1).str[0]
+    rows = []
+    for (question, worker), grp in sub.groupby(["question", "worker"], sort=True):
+        if source == "rank":
+            label: list[Any] = grp.sort_values("rank")["task"].tolist()
+        else:
+            tiers = grp.groupby("score")["task"].apply(sorted).sort_index(ascending=False)
+            label = [list(t) for t in tiers]
+        rows.append((question, worker, label))
+    return pd.DataFrame(rows, columns=["task", "worker", "label"])
+
+
+def pair_agreement(consensus: Sequence[Any], ranking: Sequence[Any]) -> float:
+    """Share of item pairs the consensus orders as ``ranking`` does (a tier of ``ranking``
+    counts half): 1 - normalised Kendall tau distance with tie penalty 1/2."""
+    pos = {}
+    for k, entry in enumerate(ranking):
+        for item in entry if isinstance(entry, list) else [entry]:
+            pos[item] = k
+    score, n = 0.0, 0
+    for a, b in zip(*np.triu_indices(len(consensus), 1), strict=True):
+        x, y = consensus[a], consensus[b]
+        n += 1
+        score += 1.0 if pos[x] < pos[y] else 0.5 if pos[x] == pos[y] else 0.0
+    return score / n if n else 1.0
+
+
+def _human_place(ranking: Sequence[Any]) -> int:
+    return next(k for k, item in enumerate(ranking) if str(item).endswith("/human"))
+
+
+def ranking_methods(frame: pd.DataFrame, errors: Errors, where: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    borda = errors.run("rankings", f"borda [{where}]", lambda: lq.aggregate_rankings(frame))
+    if borda is not None:
+        out["labelmill Borda"] = borda
+    kem = errors.run(
+        "rankings",
+        f"kemeny [{where}]",
+        lambda: lq.aggregate_rankings(frame, method="kemeny"),
+    )
+    if kem is not None:
+        out["labelmill Kemeny"] = kem
+    return out
+
+
+def run_rankings(data_dir: Path, repeat: int, errors: Errors) -> dict[str, Any]:
+    folder = data_dir / "ratings" / "squality_ratings"
+    labels = pd.read_csv(folder / "labels.csv")
+    out: dict[str, Any] = {}
+    timings: dict[str, dict[str, float]] = {}
+    for source in ("rank", "score"):
+        for criterion in sorted(labels["criterion"].unique()):
+            frame = ranking_frames(labels, criterion, source)
+            key = f"{criterion}, {'raters ranks' if source == 'rank' else 'tiers from scores'}"
+            full = ranking_methods(frame, errors, key)
+            per: dict[str, Any] = {}
+            for name, res in full.items():
+                human_first = [str(r[0]).endswith("/human") for r in res.rankings]
+                human_above = [
+                    np.mean([k > _human_place(r) for k in range(len(r)) if k != _human_place(r)])
+                    for r in res.rankings
+                ]
+                per[name] = {
+                    "human_first": float(np.mean(human_first)),
+                    "human_above_model_pairs": float(np.mean(human_above)),
+                    "total_distance": float(res.distance.sum()),
+                    "mean_agreement": float(res.agreement.mean()),
+                }
+            if len(full) == 2:
+                b, k = full["labelmill Borda"].rankings, full["labelmill Kemeny"].rankings
+                per["questions where Kemeny differs from Borda"] = int(
+                    sum(list(x) != list(y) for x, y in zip(b, k, strict=True))
+                )
+            # Held-out rater: aggregate the other raters, compare with the left-out ranking.
+            held: dict[str, list[tuple[float, bool, float]]] = {}
+            for r in sorted(frame["worker"].unique()):
+                rest = frame[frame["worker"] != r]
+                left_out = frame[frame["worker"] == r].set_index("task")["label"]
+                for name, res in ranking_methods(rest, errors, f"{key} without {r}").items():
+                    for question, ranking in left_out.items():
+                        cons = res.rankings[question]
+                        agree = pair_agreement(cons, ranking)
+                        held.setdefault(name, []).append(
+                            (agree, agree == 1.0, float(res.confidence[question]))
+                        )
+            for name, rows in held.items():
+                agree = np.array([x[0] for x in rows])
+                exact = np.array([x[1] for x in rows])
+                conf = np.array([x[2] for x in rows])
+                per[name]["held_out_pair_agreement"] = float(agree.mean())
+                per[name]["held_out_exact"] = float(exact.mean())
+                per[name]["auroc_confidence_held_out_exact"] = auroc(conf, exact)
+            out[key] = per
+            got = errors.run(
+                "rankings",
+                f"timing {key}",
+                lambda frame=frame: timed(
+                    lambda: lq.aggregate_rankings(frame, method="kemeny"), repeat
+                ),
+            )
+            if got is not None:
+                timings[f"kemeny, {key}"] = got[1]
+    return {
+        "data": {
+            "set": "ratings/squality_ratings (rank column and scores)",
+            "questions": int(labels["task"].str.rsplit("/", n=1).str[0].nunique()),
+            "items_per_question": 3,
+            "rankings_per_question": 3,
+            "raters": int(labels["worker"].nunique()),
+        },
+        "metric": "no gold ranking: human_first = share of questions whose consensus puts the "
+        "human reference first; human_above_model_pairs = share of (human, model) pairs "
+        "ordered human first; total_distance = the Kemeny objective (sum of weighted Kendall "
+        "distances, tie = 1/2); held-out rater: each rater left out in turn, the other two "
+        "rankings aggregated, pair agreement (1 - normalised Kendall distance, a tie in the "
+        "held-out ranking counts half) and exact match with the left-out ranking; AUROC of "
+        "the method's confidence for held-out exact match",
+        "results": out,
+        "timings": timings,
+    }
+
+
+def print_rankings(r: dict[str, Any]) -> None:
+    print(f"\n## rankings: {r['data']}")
+    header = [
+        "setting",
+        "method",
+        "human first",
+        "human > model pairs",
+        "total distance",
+        "held-out pair agr.",
+        "held-out exact",
+        "AUROC conf",
+    ]
+    rows = []
+    for key, per in r["results"].items():
+        for name, m in per.items():
+            if not isinstance(m, dict):
+                continue
+            rows.append(
+                [
+                    key,
+                    name,
+                    m["human_first"],
+                    m["human_above_model_pairs"],
+                    m["total_distance"],
+                    m.get("held_out_pair_agreement"),
+                    m.get("held_out_exact"),
+                    m.get("auroc_confidence_held_out_exact"),
+                ]
+            )
+    print(table(header, rows))
+    print(
+        "questions where Kemeny differs from Borda:",
+        {k: v.get("questions where Kemeny differs from Borda") for k, v in r["results"].items()},
+    )
+    print("timings:", {k: fmt(v["cpu_s"]) for k, v in r["timings"].items()})
 
 
 # --------------------------------------------------------------------------------------------
@@ -1389,6 +1607,7 @@ def main() -> None:
         "spans": (run_spans, print_spans),
         "pairwise": (run_pairwise, print_pairwise),
         "ratings": (run_ratings, print_ratings),
+        "rankings": (run_rankings, print_rankings),
         "boxes": (run_boxes, print_boxes),
     }
     with warnings.catch_warnings():

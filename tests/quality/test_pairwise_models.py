@@ -172,3 +172,21 @@ def test_crowd_bt_rejects_a_label_naming_neither_side() -> None:
 def test_crowd_bt_same_seed_same_fit() -> None:
     data, _ = _crowd_bt_data(3, n=400)
     assert CrowdBT(seed=4).fit(data).scores_.equals(CrowdBT(seed=4).fit(data).scores_)
+
+
+def test_crowd_bt_answer_and_confidence_per_pair() -> None:
+    data = pd.DataFrame(
+        {
+            "worker": ["a", "b", "c", "a"],
+            "left": ["x", "x", "x", "y"],
+            "right": ["y", "y", "y", "z"],
+            "label": ["x", "x", "y", None],
+        }
+    )
+    pairs = CrowdBT().fit(data).pair_probabilities_
+    assert list(zip(pairs["left"], pairs["right"], strict=True)) == [("x", "y"), ("y", "z")]
+    first = pairs.iloc[0]
+    assert first["winner"] == "x" and first["probability"] > 0.5
+    assert first["confidence"] == pytest.approx(first["probability"])
+    # The y-z tie alone cannot separate them, but y lost to x: still a near coin toss.
+    assert 0.5 <= pairs.iloc[1]["confidence"] < first["confidence"]

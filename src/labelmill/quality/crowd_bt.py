@@ -153,9 +153,18 @@ class CrowdBT:
             expit(x[n_items:]), index=pd.Index(workers, name="worker"), name="reliability"
         )
         # One row per distinct (left, right) as first given: the model's P(left beats right).
+        # With the answer (the likelier side; None when the scores are equal) and its
+        # probability as the confidence: an answer and a confidence per pair, as the vote has.
         pairs = frame[["left", "right"]].drop_duplicates(ignore_index=True)
+        prob = bt_probability(self.scores_, pairs["left"], pairs["right"])
+        winner = [
+            lf if q > 0.5 else rt if q < 0.5 else None
+            for lf, rt, q in zip(pairs["left"], pairs["right"], prob, strict=True)
+        ]
         self.pair_probabilities_: pd.DataFrame = pairs.assign(
-            probability=bt_probability(self.scores_, pairs["left"], pairs["right"])
+            probability=prob,
+            winner=pd.Series(winner, index=pairs.index, dtype=object),
+            confidence=np.maximum(prob, 1.0 - prob),
         )
         return self
 
