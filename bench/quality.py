@@ -588,6 +588,10 @@ METHOD = [
 ]
 
 
+#: Heading of the first hand-written section of quality.md; from there on the file is kept.
+HAND_WRITTEN = "## Notes on the misses"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
@@ -612,7 +616,15 @@ def main() -> None:
     summary += [
         f"- {'MET' if ok else '**MISSED**'}: {name} — {detail}" for name, ok, detail in report.goals
     ]
-    OUT.write_text("\n".join(body[:6] + summary + [""] + body[6:]) + "\n")
+    # The notes written by hand after a run, and the summary of the other answer kinds, live at
+    # the end of the file: keep them across runs (they say what to update).
+    kept = ""
+    if OUT.exists():
+        previous = OUT.read_text()
+        start = previous.find(HAND_WRITTEN)
+        kept = previous[start:] if start >= 0 else ""
+    text = "\n".join(body[:6] + summary + [""] + body[6:]) + "\n"
+    OUT.write_text(text + ("\n" + kept if kept else ""))
     print(f"wrote {OUT}", file=sys.stderr)
 
 
