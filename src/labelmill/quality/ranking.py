@@ -9,15 +9,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ._numeric import FloatArray, IntArray
+from ._numeric import FloatArray
+from .kemeny import EXACT_MAX_ITEMS, kemeny_consensus, order_cost
 from .pairwise import vote_confidence
-
-#: Largest number of items for which :func:`kemeny_consensus` solves exactly by dynamic
-#: programming over subsets (time and memory grow as 2^n n; 2^10 states take ~10 ms).
-KEMENY_EXACT_MAX = 10
-
-#: Cost differences below this are rounding, not improvements (weights are floats).
-_TOL = 1e-9
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +29,8 @@ class RankingResult:
     consensus keeps: 1 - distance / total pair weight (Kendall's tau = 2 agreement - 1)."""
     distance: pd.Series[Any] | None = None
     """Total weighted Kendall tau distance from the consensus to the task's rankings, a tied
-    pair costing 1/2 (the Kemeny objective; lower is better)."""
+    pair costing 1/2 (the Kemeny objective, :func:`~labelmill.quality.kemeny.order_cost`;
+    lower is better)."""
 
 
 def _kendalls_w(ranks: FloatArray) -> float:
@@ -90,104 +85,6 @@ def preference_matrix(positions: FloatArray, weights: FloatArray) -> FloatArray:
     return matrix
 
 
-def kemeny_cost(matrix: FloatArray, order: Sequence[int] | IntArray) -> float:
-    r"""Kemeny objective of ``order`` (best first): :math:`\sum_{a \text{ above } b} P_{ba}`,
-    the weight of the preferences the order reverses (a tie in the input costs 1/2)."""
-    idx = np.asarray(order, dtype=np.intp)
-    reordered = matrix[np.ix_(idx, idx)]
-    return float(np.tril(reordered, -1).sum())
-
-
-def _local_search(matrix: FloatArray, order: list[int]) -> list[int]:
-    """Single-item insertion moves (adjacent transpositions included) while one lowers the
-    cost, taking the best move for each item in turn; each move strictly lowers the cost, so
-    the loop ends at a local optimum (no item can be moved anywhere for a gain)."""
-    order = list(order)
-    n = len(order)
-    improved = True
-    while improved:
-        improved = False
-        for item in list(order):
-            a = order.index(item)
-            rest = order[:a] + order[a + 1 :]
-            rest_idx = np.asarray(rest, dtype=np.intp)
-            # Cost of the pairs (item, y) with item inserted at position b of ``rest``: the
-            # y above it that workers put below (P[item, y]) plus the y below it that workers
-            # put above (P[y, item]).
-            above = np.concatenate([[0.0], np.cumsum(matrix[item, rest_idx])])
-            below_all = float(matrix[rest_idx, item].sum()) if n > 1 else 0.0
-            below = below_all - np.concatenate([[0.0], np.cumsum(matrix[rest_idx, item])])
-            cost = above + below
-            b = int(np.argmin(cost))
-            if cost[b] < cost[a] - _TOL:
-                order = rest[:b] + [item] + rest[b:]
-                improved = True
-    return order
-
-
-def _exact(matrix: FloatArray) -> list[int]:
-    """Optimal order by dynamic programming over the set of items already placed on top:
-    ``best[S | j] = min(best[S] + sum_{i in S} P[j, i])`` (Held-Karp style, 2^n n)."""
-    n = matrix.shape[0]
-    states = 1 << n
-    bits = (np.arange(states)[:, None] >> np.arange(n)[None, :]) & 1
-    add = bits.astype(np.float64) @ matrix.T  # add[S, j]: cost of putting j below all of S
-    best = np.full(states, np.inf)
-    best[0] = 0.0
-    parent = np.full(states, -1, dtype=np.intp)
-    single = 1 << np.arange(n)
-    for s in range(states):
-        free = (s & single) == 0
-        if not free.any():
-            continue
-        cand = best[s] + add[s]
-        nxt = s | single
-        better = free & (cand < best[nxt] - _TOL)
-        best[nxt[better]] = cand[better]
-        parent[nxt[better]] = np.flatnonzero(better)
-    order: list[int] = []
-    s = states - 1
-    while s:
-        j = int(parent[s])
-        order.append(j)
-        s &= ~(1 << j)
-    return order[::-1]
-
-
-def kemeny_consensus(
-    matrix: FloatArray, start: Sequence[int] | None = None, *, exact_max: int = KEMENY_EXACT_MAX
-) -> list[int]:
-    r"""Order (best first) minimising the Kemeny objective of a preference matrix.
-
-    Minimises :math:`\sum_{a \text{ above } b} P_{ba}` (:func:`kemeny_cost`), the total
-    weighted Kendall tau distance to the rankings behind :math:`P` (a tie counting 1/2, the
-    "p = 1/2" Kendall distance for partial rankings of Fagin et al.). Starts from ``start``
-    (default: by row sums of :math:`P`, which is the Borda order) and improves it by
-    single-item insertion until no move helps (local Kemenization; every adjacent pair of the
-    result is then ordered as its weighted majority prefers). For at most ``exact_max`` items
-    the exact optimum is found by dynamic programming over subsets; where the local optimum
-    already attains it, the local one is returned, so the result differs from the starting
-    order only where that strictly lowers the objective.
-
-    References: J. G. Kemeny, "Mathematics without numbers", Daedalus 88, 1959; C. Dwork,
-    R. Kumar, M. Naor, D. Sivakumar, "Rank aggregation methods for the Web", WWW 2001 (local
-    Kemenization); R. Fagin, R. Kumar, M. Mahdian, D. Sivakumar, E. Vee, "Comparing and
-    aggregating rankings with ties", PODS 2004.
-    """
-    n = matrix.shape[0]
-    if n == 0:
-        return []
-    if start is None:
-        start = [int(i) for i in np.argsort(-matrix.sum(axis=1), kind="stable")]
-    local = _local_search(matrix, list(start))
-    if n > exact_max or n <= 2:
-        return local
-    optimum = _exact(matrix)
-    if kemeny_cost(matrix, local) <= kemeny_cost(matrix, optimum) + _TOL:
-        return local
-    return optimum
-
-
 def _weights(frame: pd.DataFrame, skills: Mapping[Hashable, float] | None) -> FloatArray:
     if skills is None:
         return np.ones(len(frame))
@@ -202,7 +99,7 @@ def aggregate_rankings(
     *,
     method: Literal["borda", "kemeny"] = "borda",
     skills: Mapping[Hashable, float] | None = None,
-    exact_max: int = KEMENY_EXACT_MAX,
+    exact_max: int = EXACT_MAX_ITEMS,
 ) -> RankingResult:
     r"""Aggregate rankings: columns ``task``, ``worker``, ``label`` (a ranking, best first).
 
@@ -217,9 +114,10 @@ def aggregate_rankings(
     Confidence is Kendall's W, :math:`12 S / (m^2 (n^3 - n))` over the :math:`m` rankings of
     the task's :math:`n` items (tied items mid-ranked, unweighted; 1 for a single ranking).
 
-    ``method="kemeny"``: the Borda order improved by :func:`kemeny_consensus`, minimising the
-    total weighted Kendall tau distance :math:`\sum_r w_r d(\pi, \sigma_r)` to the rankings
-    (exact for at most ``exact_max`` items). Confidence: the mean, over the
+    ``method="kemeny"``: the order of :func:`~labelmill.quality.kemeny_consensus`, minimising
+    the total weighted Kendall tau distance :math:`\sum_r w_r d(\pi, \sigma_r)` to the
+    rankings (a tie costing 1/2; exact for at most ``exact_max`` items, else Borda improved by
+    single-item insertions). Confidence: the mean, over the
     :math:`\binom{n}{2}` pairs, of :func:`~labelmill.quality.pairwise.vote_confidence` of the
     weight that orders the pair as the consensus does against the weight that reverses it
     (ties half to each). Unlike W it accounts for how much evidence there is: one ranking
@@ -259,7 +157,9 @@ def aggregate_rankings(
         borda = [int(i) for i in np.argsort(-points.sum(axis=0), kind="stable")]
         matrix = preference_matrix(positions, weights)
         if method == "kemeny":
-            order = kemeny_consensus(matrix, borda, exact_max=exact_max)
+            # One Kemeny implementation (kemeny.py); the same first-appearance item order.
+            consensus = kemeny_consensus(tiers, list(weights), exact_max=exact_max)
+            order = [where[x] for x in consensus.order]
             upper = np.triu(matrix[np.ix_(order, order)], 1)
             lower = np.tril(matrix[np.ix_(order, order)], -1).T
             pairs = np.triu_indices(n, 1)
@@ -269,7 +169,7 @@ def aggregate_rankings(
         else:
             order = borda
             out_conf[task] = _kendalls_w(positions + 1.0)
-        cost = kemeny_cost(matrix, order)
+        cost = order_cost(order, matrix)
         total = float(np.triu(matrix + matrix.T, 1).sum())
         out_rank[task] = [items[i] for i in order]
         out_dist[task] = cost
