@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from labelmill.quality import fixed_overlap_target, posterior_one_coin, should_stop
@@ -122,3 +123,26 @@ def test_fixed_overlap_target_rejects_bad_input() -> None:
         fixed_overlap_target([0.8, 0.9], weights=[1.0])
     with pytest.raises(ValueError):
         fixed_overlap_target([0.8], weights=[0.0])
+
+
+def test_matching_fixed_overlap_on_a_simulated_crowd() -> None:
+    # A crowd that follows the one-coin model, skills known: stopping at the target that
+    # matches fixed overlap 5 must be at least as accurate as 5 labels, with fewer labels.
+    rng = np.random.default_rng(3)
+    skills = {w: float(s) for w, s in enumerate(rng.uniform(0.6, 0.9, 100))}
+    target = fixed_overlap_target(list(skills.values()), k=5, n_classes=2)
+    used = right_dynamic = right_fixed = 0
+    n_tasks, budget = 1500, 15
+    for _ in range(n_tasks):
+        workers = rng.choice(len(skills), budget, replace=False).tolist()
+        labels = ["t" if rng.random() < skills[w] else "f" for w in workers]  # the truth is "t"
+        for i in range(1, budget + 1):
+            decision = should_stop(labels[:i], workers[:i], skills, target=target, n_classes=2)
+            if decision.done or i == budget:
+                used += i
+                right_dynamic += decision.answer == "t"
+                break
+        fixed = posterior_one_coin(labels[:5], workers[:5], skills, n_classes=2)
+        right_fixed += max(fixed, key=lambda c: fixed[c]) == "t"
+    assert right_dynamic >= right_fixed
+    assert used / n_tasks < 4.0

@@ -118,6 +118,11 @@ def should_stop(
     ``done`` is true once at least ``min_labels`` answers are in and the one-coin posterior of the
     leading answer (see :func:`posterior_one_coin`) reaches ``target``, or when ``max_labels``
     answers are in whatever the confidence.
+
+    A fixed ``target`` suits one crowd and not another (good workers cross 0.95 in two labels,
+    weak ones may need ten). To promise "the accuracy of ``k`` labels per task, with fewer
+    labels", pass ``target=fixed_overlap_target(project skills, k=k, n_classes=K,
+    weights=answer counts)``; see :func:`fixed_overlap_target`.
     """
     posterior = posterior_one_coin(
         labels, workers, skills, n_classes=n_classes, default_skill=default_skill, priors=priors
