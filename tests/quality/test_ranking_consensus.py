@@ -17,6 +17,7 @@ from labelmill.quality import (
     kemeny_rankings,
 )
 from labelmill.quality.kemeny import order_cost, preference_weights
+from labelmill.quality.pairwise import vote_confidence
 
 from ._crowd import answers
 
@@ -224,3 +225,48 @@ def test_relabelling_items_permutes_the_output(
     renamed = kemeny_consensus([rename(r) for r in rankings], weights)
     assert renamed.order == [names[x] for x in original.order]
     assert renamed.confidence == pytest.approx(original.confidence)
+
+
+# --- aggregate_rankings(method="kemeny") in ranking.py: its confidence, agreement, distance ---
+
+
+def test_aggregate_rankings_kemeny_fields_by_hand() -> None:
+    rows: list[tuple[object, object, object]] = [
+        ("t", "w1", ["a", "b", "c"]),
+        ("t", "w2", ["a", "b", "c"]),
+        ("t", "w3", ["b", "c", "a"]),
+        ("t", "w4", ["b", "c", "a"]),
+        ("t", "w5", ["c", "b", "a"]),
+    ]
+    borda = aggregate_rankings(answers(rows))
+    kemeny = aggregate_rankings(answers(rows), method="kemeny")
+    # Borda points a 4, b 7, c 4 -> b, a, c; the majorities b>a 3-2, c>a 3-2, b>c 4-1.
+    assert borda.rankings["t"] == ["b", "a", "c"]
+    assert kemeny.rankings["t"] == ["b", "c", "a"]
+    assert borda.distance is not None and kemeny.distance is not None
+    assert kemeny.agreement is not None
+    assert borda.distance["t"] == pytest.approx(6.0)
+    assert kemeny.distance["t"] == pytest.approx(5.0)
+    assert kemeny.agreement["t"] == pytest.approx(1 - 5 / 15)
+    # Mean over the 3 pairs of vote_confidence: (4 vs 1), (3 vs 2) twice.
+    expected = (vote_confidence(4, 1) + 2 * vote_confidence(3, 2)) / 3
+    assert kemeny.confidence["t"] == pytest.approx(float(expected))
+
+
+def test_aggregate_rankings_kemeny_confidence_counts_evidence() -> None:
+    one = aggregate_rankings(answers([("t", "w", ["x", "y", "z"])]), method="kemeny")
+    assert one.confidence["t"] == pytest.approx(0.75)  # Kendall's W would say 1.0
+    rows = [("t", w, ["x", "y", "z"]) for w in "abc"]
+    three = aggregate_rankings(answers(rows), method="kemeny")
+    assert three.confidence["t"] == pytest.approx(1 - 2**-4)
+
+
+def test_aggregate_rankings_rejects_bad_input_naming_the_field() -> None:
+    with pytest.raises(ValueError, match="method"):
+        aggregate_rankings(answers([("t", "w", ["x"])]), method="copeland")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="label"):
+        aggregate_rankings(answers([("t", "w", "xyz")]), method="kemeny")
+    with pytest.raises(ValueError, match="label"):
+        aggregate_rankings(answers([("t", "w", ["x", "x"])]))
+    with pytest.raises(ValueError, match="skills"):
+        aggregate_rankings(answers([("t", "w", ["x", "y"])]), skills={"w": -1.0})
