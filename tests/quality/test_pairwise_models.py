@@ -190,3 +190,29 @@ def test_crowd_bt_answer_and_confidence_per_pair() -> None:
     assert first["confidence"] == pytest.approx(first["probability"])
     # The y-z tie alone cannot separate them, but y lost to x: still a near coin toss.
     assert 0.5 <= pairs.iloc[1]["confidence"] < first["confidence"]
+
+
+def test_crowd_bt_ties_count_half_each_way() -> None:
+    # Only ties: the problem is symmetric, the scores equal, every pair a coin toss.
+    ties = pd.DataFrame(
+        {"worker": ["a", "b"], "left": ["x", "x"], "right": ["y", "y"], "label": [None, None]}
+    )
+    model = CrowdBT().fit(ties)
+    assert model.scores_["x"] == pytest.approx(model.scores_["y"], abs=1e-4)
+    assert model.pair_probabilities_["confidence"].iloc[0] == pytest.approx(0.5, abs=1e-4)
+    # As in aggregate_pairwise, a tie next to a win moves the scores less than a second win.
+    one = pd.DataFrame({"worker": ["a"], "left": ["x"], "right": ["y"], "label": ["x"]})
+    win_tie = pd.concat([one, ties.iloc[:1].assign(worker="b")], ignore_index=True)
+    two = pd.concat([one, one.assign(worker="b")], ignore_index=True)
+    gap = {
+        name: float(CrowdBT().fit(d).scores_["x"] - CrowdBT().fit(d).scores_["y"])
+        for name, d in (("one", one), ("win_tie", win_tie), ("two", two))
+    }
+    assert 0 < gap["win_tie"] < gap["one"] < gap["two"]
+
+
+def test_crowd_bt_empty_input() -> None:
+    empty = pd.DataFrame({"worker": [], "left": [], "right": [], "label": []})
+    model = CrowdBT().fit(empty)
+    assert model.scores_.empty and model.reliabilities_.empty
+    assert model.pair_probabilities_.empty

@@ -145,7 +145,8 @@ class CrowdBT:
             x = np.asarray(result.x, dtype=np.float64)
         else:
             x = x0
-        scores = x[:n_items] - x[:n_items].mean()
+        # Centred (the likelihood ignores a common shift); no items, nothing to centre.
+        scores = x[:n_items] - x[:n_items].mean() if n_items else x[:0]
         self.scores_: pd.Series[Any] = pd.Series(
             scores, index=pd.Index(items, name="item"), name="score"
         )
