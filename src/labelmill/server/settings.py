@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     run_worker: bool = True
     worker_poll_seconds: float = Field(default=0.5, gt=0)
     lease_sweep_seconds: float = Field(default=1.0, gt=0)
+    # How often the background worker re-derives the confidence targets of projects that
+    # match a fixed overlap (skills drift slowly; each refresh simulates the crowd).
+    overlap_refresh_seconds: float = Field(default=30.0, gt=0)
     job_max_attempts: int = Field(default=20, ge=1)
     job_backoff_base_seconds: float = Field(default=2.0, gt=0)
     job_backoff_max_seconds: float = Field(default=3600.0, gt=0)

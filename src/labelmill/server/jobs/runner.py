@@ -13,7 +13,7 @@ import time
 from labelmill.server.db.base import utcnow
 from labelmill.server.db.engine import Database
 from labelmill.server.jobs import events, maintenance
-from labelmill.server.services import batches, jobs, queue, reaggregation
+from labelmill.server.services import batches, jobs, overlap_target, queue, reaggregation
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +53,18 @@ class BackgroundWorker:
         self.db = db
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._targets_refreshed_at: float | None = None
         register_handlers()
 
     def tick(self) -> None:
         sweep_leases(self.db)
         settle_batches(self.db)
         run_due_jobs(self.db)
+        now = time.monotonic()
+        since = None if self._targets_refreshed_at is None else now - self._targets_refreshed_at
+        if since is None or since >= self.db.settings.overlap_refresh_seconds:
+            overlap_target.refresh_all(self.db)
+            self._targets_refreshed_at = now
 
     def run_forever(self) -> None:
         interval = min(self.db.settings.worker_poll_seconds, self.db.settings.lease_sweep_seconds)

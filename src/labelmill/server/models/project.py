@@ -31,6 +31,9 @@ class Project(Base):
     # Dynamic overlap: a task at its label target completes once its answer's confidence
     # reaches this (or at max_labels); otherwise its target grows by one.
     confidence_target: Mapped[float] = mapped_column(Float, default=0.95)
+    # When k > 0, confidence_target is kept at the value that makes dynamic overlap match
+    # fixed overlap k with this project's crowd (services/overlap_target); 0: set by hand.
+    match_overlap: Mapped[int] = mapped_column(Integer, default=0)
     # A worker whose gold accuracy falls below this after min_gold_answers gold answers is
     # removed from the project; 0 never removes anyone.
     skill_threshold: Mapped[float] = mapped_column(Float, default=0.0)

@@ -12,7 +12,7 @@ from labelmill.schemas.projects import ProjectCreate, ProjectUpdate
 from labelmill.server.db.base import utcnow
 from labelmill.server.errors import Conflict, ErrorDetail, InvalidInput, NotFound
 from labelmill.server.models import Project, ProjectVersion
-from labelmill.server.services import audit
+from labelmill.server.services import audit, overlap_target
 from labelmill.server.services.auth import Principal
 from labelmill.server.services.pagination import Cursor, page_of
 from labelmill.tasktypes import ParamsError, TaskType, get_task_type, task_type_names
@@ -63,6 +63,7 @@ def create_project(
         gold_rate=spec.gold_rate,
         lease_seconds=spec.lease_seconds or default_lease_seconds,
         confidence_target=spec.confidence_target,
+        match_overlap=spec.match_overlap,
         skill_threshold=spec.skill_threshold,
         min_gold_answers=spec.min_gold_answers,
         review_rate=spec.review_rate,
@@ -70,6 +71,7 @@ def create_project(
     )
     session.add(project)
     session.flush()
+    overlap_target.refresh(session=session, project=project)
     session.add(
         ProjectVersion(
             project_id=project.id,
@@ -156,6 +158,8 @@ def update_project(
             )
     for name, value in changes.items():
         setattr(project, name, value)
+    # A hand-set target and a derived one cannot both hold: the derived one wins.
+    overlap_target.refresh(session=session, project=project)
     project.updated_at = utcnow()
     session.flush()
     audit.record(

@@ -20,7 +20,7 @@ from labelmill.server.db.base import utcnow
 from labelmill.server.db.engine import Database
 from labelmill.server.errors import InvalidInput
 from labelmill.server.models import Annotation, AnswerRevision, Job, Project, Task
-from labelmill.server.services import audit, jobs
+from labelmill.server.services import audit, jobs, overlap_target
 from labelmill.server.services.auth import Principal
 from labelmill.server.services.pagination import Cursor, page_of
 from labelmill.server.services.projects import task_type_of
@@ -137,6 +137,10 @@ def run(db: Database, project_id: int, method: str, job_id: int | None) -> Outco
             continue
         changed += _revise(db, task_id, old, new, float(confidence[task_id]), method, job_id)
     with db.write_session() as session:
+        # Revised answers moved skills' evidence: a derived target follows (match_overlap).
+        locked = session.scalar(select(Project).where(Project.id == project_id).with_for_update())
+        if locked is not None:
+            overlap_target.refresh(session=session, project=locked)
         audit.record(
             session=session,
             actor=None,
