@@ -128,26 +128,19 @@ def preference_matrix(
     return p
 
 
-def consensus(p: list[list[float]], *, allow_ties: bool) -> Tiers:
-    """Weighted Borda order refined by local Kemenization, as tiers.
+def consensus(
+    rankings: list[Any], w: list[float], p: list[list[float]], *, allow_ties: bool
+) -> Tiers:
+    """The Kemeny consensus of the weighted rankings, as tiers.
 
-    The Borda score of an item is the weight of its wins over every other item (ties half),
-    ``sum_j p[i][j]``. Adjacent items are then swapped while the majority prefers the lower
-    one, which makes the order locally Kemeny-optimal: no single adjacent swap agrees with
-    more of the weighted pairwise preferences (C. Dwork, R. Kumar, M. Naor, D. Sivakumar,
-    "Rank Aggregation Methods for the Web", WWW 2001). With ``allow_ties`` adjacent items the
-    preferences cannot separate (equal weight each way) share a tier.
+    The order minimises the weighted Kendall distance to the rankings
+    (``labelmill.quality.kemeny_consensus``: exact up to 8 responses, Borda then local
+    search beyond). With ``allow_ties`` adjacent items the preferences ``p`` cannot separate
+    (equal weight each way) share a tier.
     """
-    n = len(p)
-    order = sorted(range(n), key=lambda i: -sum(p[i]))
-    swapped = True
-    while swapped:
-        swapped = False
-        for k in range(n - 1):
-            a, b = order[k], order[k + 1]
-            if p[b][a] > p[a][b] + 1e-12:
-                order[k], order[k + 1] = b, a
-                swapped = True
+    from labelmill.quality.kemeny import kemeny_consensus
+
+    order = [int(i) for i in kemeny_consensus(rankings, w).order]
     tiers: Tiers = [[order[0]]]
     for a, b in zip(order, order[1:], strict=False):
         if allow_ties and abs(p[a][b] - p[b][a]) <= 1e-12:
@@ -162,8 +155,8 @@ class Ranking(TaskType):
     description: ClassVar[str] = "Order 2 to 20 responses to a prompt, best first; ties optional."
     widget: ClassVar[str] = "ranking"
     aggregator: ClassVar[str] = (
-        "weighted Borda count with local Kemenization; labelmill.quality.vote_confidence on "
-        "each adjacent pair of the consensus"
+        "labelmill.quality.kemeny_consensus (weighted Kemeny order); "
+        "labelmill.quality.vote_confidence on each adjacent pair of the consensus"
     )
     response_model: ClassVar[type[BaseModel]] = Response
 
@@ -228,7 +221,7 @@ class Ranking(TaskType):
         w = weights(answers)
         rankings = [a.response["ranking"] for a in answers]
         p = preference_matrix(rankings, w, n)
-        tiers = consensus(p, allow_ties=bool(project_params.get("allow_ties")))
+        tiers = consensus(rankings, w, p, allow_ties=bool(project_params.get("allow_ties")))
         confidence = 1.0
         for tier, next_tier in zip(tiers, [*tiers[1:], []], strict=True):
             for a, b in zip(tier, tier[1:], strict=False):
