@@ -11,7 +11,6 @@ import pandas as pd
 
 from ._numeric import FloatArray
 from .kemeny import EXACT_MAX_ITEMS, kemeny_consensus, order_cost
-from .pairwise import vote_confidence
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,13 +116,13 @@ def aggregate_rankings(
     ``method="kemeny"``: the order of :func:`~labelmill.quality.kemeny_consensus`, minimising
     the total weighted Kendall tau distance :math:`\sum_r w_r d(\pi, \sigma_r)` to the
     rankings (a tie costing 1/2; exact for at most ``exact_max`` items, else Borda improved by
-    single-item insertions). Confidence: the mean, over the
-    :math:`\binom{n}{2}` pairs, of :func:`~labelmill.quality.pairwise.vote_confidence` of the
-    weight that orders the pair as the consensus does against the weight that reverses it
-    (ties half to each). Unlike W it accounts for how much evidence there is: one ranking
-    gives 0.75 (each pair one unopposed vote), :math:`m` identical rankings
-    :math:`1 - 2^{-(m+1)}`, and pairs the workers split pull it towards 1/2; W is 1 for a single
-    ranking, which would stop a dynamic-overlap rule after the first answer.
+    single-item insertions). Confidence: that of
+    :func:`~labelmill.quality.kemeny_consensus`, the weakest adjacent decision of the
+    consensus (:func:`~labelmill.quality.pairwise.vote_confidence` of the weight for it
+    against the weight against it), as the ``ranking`` task type uses. Unlike W it accounts
+    for how much evidence there is: one ranking gives 0.75, :math:`m` identical rankings
+    :math:`1 - 2^{-(m+1)}`, and a pair the workers split pulls it towards 1/2; W is 1 for a
+    single ranking, which would stop a dynamic-overlap rule after the first answer.
 
     Both methods also return ``agreement`` and ``distance`` (see :class:`RankingResult`).
 
@@ -160,12 +159,7 @@ def aggregate_rankings(
             # One Kemeny implementation (kemeny.py); the same first-appearance item order.
             consensus = kemeny_consensus(tiers, list(weights), exact_max=exact_max)
             order = [where[x] for x in consensus.order]
-            upper = np.triu(matrix[np.ix_(order, order)], 1)
-            lower = np.tril(matrix[np.ix_(order, order)], -1).T
-            pairs = np.triu_indices(n, 1)
-            conf = vote_confidence(upper[pairs], lower[pairs])
-            # A single item leaves nothing to decide.
-            out_conf[task] = float(conf.mean()) if conf.size else 1.0
+            out_conf[task] = consensus.confidence
         else:
             order = borda
             out_conf[task] = _kendalls_w(positions + 1.0)
