@@ -117,3 +117,27 @@ def test_errors_are_named() -> None:
         _export([stranger])
     with pytest.raises(FormatError, match="images, annotations and categories"):
         read_coco([b'{"images": []}'])
+
+
+@pytest.mark.parametrize(
+    ("document", "where"),
+    [
+        ({"images": [], "annotations": [], "categories": [{"name": "car"}]}, "categories"),
+        ({"images": [{"file_name": "a"}], "annotations": [], "categories": []}, "images"),
+        (
+            {
+                "images": [{"id": 1}],
+                "annotations": [{"image_id": 1, "category_id": 1}],
+                "categories": [{"id": 1, "name": "car"}],
+            },
+            "annotations.0",
+        ),
+        (
+            {"images": [{"id": 1}], "annotations": [{"image_id": 2}], "categories": []},
+            "annotations.0: no image 2",
+        ),
+    ],
+)
+def test_reader_names_the_malformed_part(document: dict[str, Any], where: str) -> None:
+    with pytest.raises(FormatError, match=where):
+        read_coco([json.dumps(document).encode()])

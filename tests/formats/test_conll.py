@@ -97,3 +97,15 @@ def test_reader_without_comments() -> None:
         ConllSentence(None, ["Ada", "ran"], ["B-PER", "O"]),
         ConllSentence(None, ["Bo"], ["B-LOC"]),
     ]
+
+
+def test_whitespace_in_a_label_becomes_an_underscore() -> None:
+    data = _export([_record(1, "Ada ran", [_span(0, 3, "PERSON  NAME")])])
+    assert data.decode() == "# id = 1\nAda B-PERSON_NAME\nran O\n"
+    [sentence] = read_conll([data])
+    assert spans_from_tags("Ada ran", sentence) == [_span(0, 3, "PERSON_NAME")]
+
+
+def test_reader_names_a_line_that_is_not_utf8() -> None:
+    with pytest.raises(FormatError, match="line 2: not UTF-8"):
+        list(read_conll([b"Ada B-PER\n\xff O\n"]))

@@ -121,3 +121,28 @@ def test_reader_refuses_bad_lines() -> None:
     with pytest.raises(FormatError, match="labels/1.txt line 1"):
         read_yolo([buffer.getvalue()])
     assert YoloBox(0, 0.5, 0.5, 0.5, 0.5).pixels(100, 50) == (25.0, 12.5, 50.0, 25.0)
+
+
+def _zip(members: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in members.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+def test_reader_names_what_is_missing_or_malformed() -> None:
+    with pytest.raises(FormatError, match="data.yaml: missing"):
+        read_yolo([_zip({"images.txt": ""})])
+    with pytest.raises(FormatError, match="images.txt: missing"):
+        read_yolo([_zip({"data.yaml": "nc: 0\nnames:\n"})])
+    with pytest.raises(FormatError, match="images.txt line 2"):
+        read_yolo([_zip({"data.yaml": "", "images.txt": "1 u\nx u\n"})])
+    bad_number = {"data.yaml": "", "images.txt": "", "labels/1.txt": "0 0.5 0.5 wide 0.1\n"}
+    with pytest.raises(FormatError, match="labels/1.txt line 1"):
+        read_yolo([_zip(bad_number)])
+    # Hand-written data.yaml files name classes without quotes.
+    plain = read_yolo(
+        [_zip({"data.yaml": 'nc: 2\nnames:\n  0: car\n  1: "bus"\n', "images.txt": ""})]
+    )
+    assert plain.names == ["car", "bus"]

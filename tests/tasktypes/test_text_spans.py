@@ -240,3 +240,35 @@ def test_a_relation_needs_half_the_weight(
             kind, project, task, [plain, plain, plain], [0.4, 0.9, 0.9], at_max=True
         ).confidence
     )
+
+
+CJK = "张三李四在京沪见面"  # Zhang San, Li Si, in Beijing and Shanghai, meet: no spaces
+CJK_RESPONSE = {
+    "spans": [
+        {"start": 0, "end": 2, "label": "PER"},
+        {"start": 2, "end": 4, "label": "PER"},
+        {"start": 5, "end": 6, "label": "LOC"},
+        {"start": 6, "end": 7, "label": "LOC"},
+    ],
+    "relations": [{"from": 0, "to": 1, "label": "met"}],
+}
+
+
+def test_touching_spans_of_one_label_stay_apart(kind: TaskType, project: dict[str, Any]) -> None:
+    task = kind.validate_task_params({"text": CJK}, project)
+    settled = _settle(kind, project, task, [CJK_RESPONSE] * 3, [None, None, None])
+    assert settled.complete
+    assert settled.response == CJK_RESPONSE
+    assert kind.agrees(CJK_RESPONSE, settled.response)
+
+
+def test_skill_decides_where_a_span_is_cut(kind: TaskType, project: dict[str, Any]) -> None:
+    task = kind.validate_task_params({"text": CJK}, project)
+    two = {"spans": CJK_RESPONSE["spans"][:2]}
+    one = {"spans": [{"start": 0, "end": 4, "label": "PER"}]}
+    cut = _settle(kind, project, task, [two, one], [0.9, 0.5], at_max=True)
+    assert cut.response is not None and cut.response["spans"] == two["spans"]
+    whole = _settle(kind, project, task, [two, one], [0.5, 0.9], at_max=True)
+    assert whole.response is not None and whole.response["spans"] == one["spans"]
+    # The workers disagree only on the cut: less sure than if they agreed.
+    assert cut.confidence < _settle(kind, project, task, [two, two], [0.9, 0.5]).confidence

@@ -194,19 +194,27 @@ def read_coco(chunks: Iterable[bytes]) -> list[CocoImage]:
         document
     ):
         raise FormatError("a COCO file is an object with images, annotations and categories")
-    names = {c["id"]: c["name"] for c in document["categories"]}
-    images = {
-        img["id"]: CocoImage(
-            img["id"], img.get("file_name", ""), img.get("width"), img.get("height")
-        )
-        for img in document["images"]
-    }
-    for row in document["annotations"]:
-        image = images.get(row.get("image_id"))
-        if image is None:
-            raise FormatError(f"annotation {row.get('id')}: no image {row.get('image_id')!r}")
-        label = names.get(row.get("category_id"))
-        if label is None:
-            raise FormatError(f"annotation {row.get('id')}: no category {row.get('category_id')!r}")
-        image.annotations.append(shape_of(row, label))
+    # A file from elsewhere may miss any field or give it the wrong type: the reader's
+    # callers (imports) expect a FormatError naming the part, never a KeyError.
+    where = "categories"
+    try:
+        names = {c["id"]: c["name"] for c in document["categories"]}
+        where = "images"
+        images = {
+            img["id"]: CocoImage(
+                img["id"], img.get("file_name", ""), img.get("width"), img.get("height")
+            )
+            for img in document["images"]
+        }
+        for number, row in enumerate(document["annotations"]):
+            where = f"annotations.{number}"
+            image = images.get(row.get("image_id"))
+            if image is None:
+                raise FormatError(f"{where}: no image {row.get('image_id')!r}")
+            label = names.get(row.get("category_id"))
+            if label is None:
+                raise FormatError(f"{where}: no category {row.get('category_id')!r}")
+            image.annotations.append(shape_of(row, label))
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise FormatError(f"{where}: malformed ({type(exc).__name__}: {exc})") from None
     return list(images.values())

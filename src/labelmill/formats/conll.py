@@ -7,6 +7,8 @@ of the first span (by start) that overlaps it: ``B-LABEL`` on the span's first t
 token is widened to the whole token, and overlapping spans (``allow_overlap``) cannot all be
 written: BIO has one tag per token. Each task starts with a comment line ``# id = <task
 id>`` (the CoNLL-U convention, which most readers skip); tasks without an answer are left out.
+A CoNLL column cannot hold whitespace, so a label's runs of whitespace are written as ``_``
+(``PERSON NAME`` → ``B-PERSON_NAME``); other labels read back unchanged.
 
 Option ``separator``: ``space`` (default, the CoNLL-2003 layout) or ``tab`` between a token
 and its tag. ``read_conll`` reads such a file back; ``spans_from_tags`` puts its tags back on
@@ -27,6 +29,8 @@ TOKEN_PATTERN = re.compile(r"\w+|[^\w\s]")
 
 _SEPARATORS = {"space": " ", "tab": "\t"}
 
+_WHITESPACE = re.compile(r"\s+")
+
 
 def tokenise(text: str) -> list[tuple[int, int]]:
     """(start, end) of each token of ``text``."""
@@ -37,7 +41,8 @@ def bio_tags(tokens: Sequence[tuple[int, int]], spans: Iterable[Mapping[str, Any
     """The BIO tag of each token under ``spans`` (first span by start wins)."""
     tags = ["O"] * len(tokens)
     for span in sorted(spans, key=lambda s: (int(s["start"]), int(s["end"]))):
-        start, end, label = int(span["start"]), int(span["end"]), str(span["label"])
+        start, end = int(span["start"]), int(span["end"])
+        label = _WHITESPACE.sub("_", str(span["label"]))
         first = True
         for k, (t_start, t_end) in enumerate(tokens):
             if t_end <= start or t_start >= end:
@@ -93,15 +98,24 @@ class ConllSentence:
     tags: list[str]
 
 
+def _decoded(number: int, line: bytes) -> str:
+    try:
+        return line.decode().rstrip("\r")
+    except UnicodeDecodeError:
+        raise FormatError(f"line {number}: not UTF-8") from None
+
+
 def _lines(chunks: Iterable[bytes]) -> Iterator[str]:
     buffer = b""
+    number = 0
     for chunk in chunks:
         buffer += chunk
         *lines, buffer = buffer.split(b"\n")
         for line in lines:
-            yield line.decode().rstrip("\r")
+            number += 1
+            yield _decoded(number, line)
     if buffer:
-        yield buffer.decode().rstrip("\r")
+        yield _decoded(number + 1, buffer)
 
 
 def read_conll(chunks: Iterable[bytes]) -> Iterator[ConllSentence]:

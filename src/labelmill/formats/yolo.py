@@ -125,6 +125,36 @@ class YoloDataset:
     labels: dict[int, list[YoloBox]]
 
 
+def _member(archive: zipfile.ZipFile, name: str) -> str:
+    """A text member of the zip, or a ``FormatError`` naming it."""
+    try:
+        return archive.read(name).decode()
+    except KeyError:
+        raise FormatError(f"{name}: missing from the zip") from None
+    except UnicodeDecodeError:
+        raise FormatError(f"{name}: not UTF-8") from None
+
+
+def _name(value: str) -> str:
+    """A class name of ``data.yaml``: a JSON string as the exporter writes it, or the bare
+    word hand-written files use (``0: car``)."""
+    try:
+        loaded = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return value.strip()
+    return loaded if isinstance(loaded, str) else value.strip()
+
+
+def _box(member: str, number: int, line: str) -> YoloBox:
+    parts = line.split()
+    if len(parts) == 5:
+        try:
+            return YoloBox(int(parts[0]), *(float(p) for p in parts[1:]))
+        except ValueError:
+            pass  # named below, like a line of the wrong length
+    raise FormatError(f"{member} line {number}: expected class cx cy w h")
+
+
 def read_yolo(chunks: Iterable[bytes]) -> YoloDataset:
     """The class names, image URLs and boxes (by task id) of a ``yolo`` zip."""
     try:
@@ -132,25 +162,23 @@ def read_yolo(chunks: Iterable[bytes]) -> YoloDataset:
     except zipfile.BadZipFile as exc:
         raise FormatError(f"not a zip file ({exc})") from None
     with archive:
-        names_yaml = archive.read("data.yaml").decode()
         names = [
-            orjson.loads(m.group(1))
-            for m in re.finditer(r"^\s+\d+: (.+)$", names_yaml, flags=re.MULTILINE)
+            _name(m.group(1))
+            for m in re.finditer(r"^\s+\d+: (.+)$", _member(archive, "data.yaml"), re.MULTILINE)
         ]
         images = {}
-        for line in archive.read("images.txt").decode().splitlines():
+        for number, line in enumerate(_member(archive, "images.txt").splitlines(), start=1):
             task, _, url = line.partition(" ")
+            if not task.isdigit():
+                raise FormatError(f"images.txt line {number}: expected <task id> <image URL>")
             images[int(task)] = url
         labels: dict[int, list[YoloBox]] = {}
         for member in archive.namelist():
             match = re.fullmatch(r"labels/(\d+)\.txt", member)
             if match is None:
                 continue
-            boxes = []
-            for number, line in enumerate(archive.read(member).decode().splitlines(), start=1):
-                parts = line.split()
-                if len(parts) != 5:
-                    raise FormatError(f"{member} line {number}: expected class cx cy w h")
-                boxes.append(YoloBox(int(parts[0]), *(float(p) for p in parts[1:])))
-            labels[int(match.group(1))] = boxes
+            lines = _member(archive, member).splitlines()
+            labels[int(match.group(1))] = [
+                _box(member, number, line) for number, line in enumerate(lines, start=1)
+            ]
     return YoloDataset(names, images, labels)

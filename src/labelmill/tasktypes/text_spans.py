@@ -88,6 +88,37 @@ def span_keys(response: Mapping[str, Any]) -> list[SpanKey]:
     return [(int(s["start"]), int(s["end"]), str(s["label"])) for s in response["spans"]]
 
 
+def _bio_coded(spans: Sequence[SpanKey]) -> list[tuple[int, int, tuple[str, str]]]:
+    """Each span as a ``("B", label)`` first character and ``("I", label)`` rest.
+
+    Why: a character-level vote turns runs of one label into one span, so two touching
+    spans of a label (names side by side in Chinese or Japanese text, which has no spaces)
+    would settle as one span that nobody drew. Voting on B/I tags keeps the boundary, as
+    token-level BIO voting does."""
+    coded: list[tuple[int, int, tuple[str, str]]] = []
+    for start, end, label in spans:
+        coded.append((start, start + 1, ("B", label)))
+        if end > start + 1:
+            coded.append((start + 1, end, ("I", label)))
+    return coded
+
+
+def _decoded(runs: Sequence[tuple[Any, Any, Any]]) -> list[SpanKey]:
+    """Spans from the consensus runs of B/I tags (sorted by start): every ``B`` character
+    starts a span, an ``I`` run continues the span just before it if that span has its label
+    and touches it, otherwise starts one (as CoNLL-2003 reads a stray ``I-``)."""
+    spans: list[SpanKey] = []
+    for start, end, (tag, label) in runs:
+        start, end, label = int(start), int(end), str(label)
+        if tag == "B":
+            spans += [(c, c + 1, label) for c in range(start, end)]
+        elif spans and spans[-1][1] == start and spans[-1][2] == label:
+            spans[-1] = (spans[-1][0], end, label)
+        else:
+            spans.append((start, end, label))
+    return spans
+
+
 class TextSpans(TaskType):
     name: ClassVar[str] = "text_spans"
     description: ClassVar[str] = (
@@ -96,8 +127,8 @@ class TextSpans(TaskType):
     )
     widget: ClassVar[str] = "text_spans"
     aggregator: ClassVar[str] = (
-        "labelmill.quality.aggregate_spans (character-level skill-weighted vote); relations "
-        "kept when their drawers carry half the weight"
+        "labelmill.quality.aggregate_spans (character-level skill-weighted vote on BIO "
+        "tags); relations kept when their drawers carry half the weight"
     )
     response_model: ClassVar[type[BaseModel]] = Response
 
@@ -227,11 +258,13 @@ class TextSpans(TaskType):
         confidence_target: float,
         at_max_labels: bool,
     ) -> Settlement:
-        """Spans by ``aggregate_spans`` (each character to the label with the most skill, runs
-        of a label become spans). A relation is kept when the answers that drew it between
-        two spans equal to consensus spans carry at least ``RELATION_SUPPORT`` of the task's
-        weight. Confidence: the least of the spans' confidence and each relation decision's
-        (``vote_confidence`` of keeping, or of dropping, as for boxes)."""
+        """Spans by ``aggregate_spans`` on BIO-coded characters (``_bio_coded``): each
+        character goes to the tag with the most skill, then ``_decoded`` rebuilds the spans,
+        so that two touching spans of one label stay two. A relation is kept when the
+        answers that drew it between two spans equal to consensus spans carry at least
+        ``RELATION_SUPPORT`` of the task's weight. Confidence: the least of the spans'
+        confidence and each relation decision's (``vote_confidence`` of keeping, or of
+        dropping, as for boxes)."""
         if not answers:
             return Settlement(False, None, 0.0)
         # Imported here: numpy and pandas stay out of client-side imports of task types.
@@ -245,11 +278,11 @@ class TextSpans(TaskType):
             {
                 "task": [0] * len(answers),
                 "worker": list(range(len(answers))),
-                "label": [span_keys(a.response) for a in answers],
+                "label": [_bio_coded(span_keys(a.response)) for a in answers],
             }
         )
         result = aggregate_spans(frame, skills=dict(enumerate(w)))
-        consensus = [(int(s), int(e), str(label)) for s, e, label in result.spans.iloc[0]]
+        consensus = _decoded(result.spans.iloc[0])
         confidence = float(result.confidence.iloc[0])
         where = {span: k for k, span in enumerate(consensus)}
         drawn: dict[tuple[int, int, str], float] = {}
