@@ -36,3 +36,45 @@ def read_task(client: TestClient, org: OrgHandle, task_id: int) -> dict[str, Any
     response = client.get(f"/api/tasks/{task_id}", headers=auth(org.key))
     assert response.status_code == 200, response.text
     return dict(response.json())
+
+
+def create_project(
+    client: TestClient, org: OrgHandle, task_type: str, params: dict[str, Any], **quality: Any
+) -> tuple[int, int]:
+    """(project id, batch id) of a project made through the API, staffed by the org's pool,
+    with a started batch."""
+    created = client.post(
+        "/api/projects",
+        json={"name": task_type, "task_type": task_type, "params": params, **quality},
+        headers=auth(org.key),
+    )
+    assert created.status_code == 201, created.text
+    project_id = int(created.json()["id"])
+    staffed = client.post(
+        f"/api/projects/{project_id}/staffing", json={"pool_id": org.pool_id}, headers=auth(org.key)
+    )
+    assert staffed.status_code == 201, staffed.text
+    batch = client.post(
+        f"/api/projects/{project_id}/batches",
+        json={"name": "b", "start": True},
+        headers=auth(org.key),
+    )
+    assert batch.status_code == 201, batch.text
+    return project_id, int(batch.json()["id"])
+
+
+def import_tasks(
+    client: TestClient,
+    org: OrgHandle,
+    project_id: int,
+    batch_id: int,
+    params: list[dict[str, Any]],
+) -> list[int]:
+    """Ids of new tasks with these params in the batch."""
+    created = client.post(
+        f"/api/projects/{project_id}/tasks",
+        json={"batch_id": batch_id, "tasks": [{"params": p} for p in params]},
+        headers=auth(org.key),
+    )
+    assert created.status_code == 201, created.text
+    return [int(t) for t in created.json()["task_ids"]]

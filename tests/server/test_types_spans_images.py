@@ -19,7 +19,7 @@ from labelmill.formats.spacy_json import read_spacy
 from labelmill.formats.yolo import read_yolo
 from labelmill.tasktypes import Answer, get_task_type
 from tests.factory import Factory, OrgHandle, WorkerHandle, auth
-from tests.server.loop import post_next, read_task
+from tests.server.loop import create_project, import_tasks, post_next, read_task
 
 TEXT = "Ada Lovelace met Charles Babbage in London."
 SPANS_PROJECT = {"labels": ["PER", "LOC"], "relations": ["met"]}
@@ -53,43 +53,6 @@ def _car(left: int, color: str = "red") -> dict[str, Any]:
 
 
 LIGHT = {"label": "light", "type": "point", "x": 50, "y": 60, "attributes": {}}
-
-
-def _create_project(
-    client: TestClient, org: OrgHandle, task_type: str, params: dict[str, Any], **quality: Any
-) -> tuple[int, int]:
-    """(project id, batch id) of a staffed project with a started batch."""
-    created = client.post(
-        "/api/projects",
-        json={"name": task_type, "task_type": task_type, "params": params, **quality},
-        headers=auth(org.key),
-    )
-    assert created.status_code == 201, created.text
-    project_id = int(created.json()["id"])
-    staffed = client.post(
-        f"/api/projects/{project_id}/staffing", json={"pool_id": org.pool_id}, headers=auth(org.key)
-    )
-    assert staffed.status_code == 201, staffed.text
-    batch = client.post(
-        f"/api/projects/{project_id}/batches",
-        json={"name": "b", "start": True},
-        headers=auth(org.key),
-    )
-    assert batch.status_code == 201, batch.text
-    return project_id, int(batch.json()["id"])
-
-
-def _import(
-    client: TestClient, org: OrgHandle, project_id: int, batch_id: int, params: dict[str, Any]
-) -> int:
-    created = client.post(
-        f"/api/projects/{project_id}/tasks",
-        json={"batch_id": batch_id, "tasks": [{"params": params}]},
-        headers=auth(org.key),
-    )
-    assert created.status_code == 201, created.text
-    [task_id] = created.json()["task_ids"]
-    return int(task_id)
 
 
 def _submit(client: TestClient, assignment_id: int, worker: WorkerHandle, response: Any) -> Any:
@@ -151,10 +114,10 @@ def test_tasks_settle_through_the_work_loop(
 ) -> None:
     org = factory.org()
     workers = [factory.worker(org) for _ in range(3)]
-    project_id, batch_id = _create_project(
+    project_id, batch_id = create_project(
         client, org, task_type, params, min_labels=2, max_labels=3, confidence_target=0.95
     )
-    task_id = _import(client, org, project_id, batch_id, task)
+    [task_id] = import_tasks(client, org, project_id, batch_id, [task])
     kind = get_task_type(task_type)
     assert kind is not None
     project = client.get(f"/api/projects/{project_id}", headers=auth(org.key)).json()
@@ -218,8 +181,8 @@ def test_an_invalid_answer_gets_a_422_naming_the_field_and_changes_nothing(
 ) -> None:
     org = factory.org()
     worker = factory.worker(org)
-    project_id, batch_id = _create_project(client, org, task_type, params)
-    task_id = _import(client, org, project_id, batch_id, task)
+    project_id, batch_id = create_project(client, org, task_type, params)
+    [task_id] = import_tasks(client, org, project_id, batch_id, [task])
     lease = post_next(client, project_id, worker.key).json()
     refused = _submit(client, lease["assignment_id"], worker, bad)
     assert refused.status_code == 422, refused.text
@@ -235,8 +198,8 @@ def test_an_invalid_answer_gets_a_422_naming_the_field_and_changes_nothing(
 def test_span_exports_come_out_of_the_export_route(client: TestClient, factory: Factory) -> None:
     org = factory.org()
     worker = factory.worker(org)
-    project_id, batch_id = _create_project(client, org, "text_spans", SPANS_PROJECT)
-    task_id = _import(client, org, project_id, batch_id, {"text": TEXT})
+    project_id, batch_id = create_project(client, org, "text_spans", SPANS_PROJECT)
+    [task_id] = import_tasks(client, org, project_id, batch_id, [{"text": TEXT}])
     lease = post_next(client, project_id, worker.key).json()
     assert (
         _submit(client, lease["assignment_id"], worker, {"spans": [ADA, LONDON]}).status_code == 200
@@ -251,8 +214,8 @@ def test_span_exports_come_out_of_the_export_route(client: TestClient, factory: 
 def test_image_exports_come_out_of_the_export_route(client: TestClient, factory: Factory) -> None:
     org = factory.org()
     worker = factory.worker(org)
-    project_id, batch_id = _create_project(client, org, "image_annotation", IMAGE_PROJECT)
-    task_id = _import(client, org, project_id, batch_id, IMAGE)
+    project_id, batch_id = create_project(client, org, "image_annotation", IMAGE_PROJECT)
+    [task_id] = import_tasks(client, org, project_id, batch_id, [IMAGE])
     lease = post_next(client, project_id, worker.key).json()
     answer = {"annotations": [_car(100), LIGHT]}
     submitted = {"annotations": [LIGHT, _car(100)]}
@@ -274,8 +237,10 @@ def test_a_yolo_export_of_a_task_without_its_size_is_a_422_naming_it(
 ) -> None:
     org = factory.org()
     worker = factory.worker(org)
-    project_id, batch_id = _create_project(client, org, "image_annotation", IMAGE_PROJECT)
-    task_id = _import(client, org, project_id, batch_id, {"image": "https://images.invalid/x.jpg"})
+    project_id, batch_id = create_project(client, org, "image_annotation", IMAGE_PROJECT)
+    [task_id] = import_tasks(
+        client, org, project_id, batch_id, [{"image": "https://images.invalid/x.jpg"}]
+    )
     lease = post_next(client, project_id, worker.key).json()
     assert _submit(client, lease["assignment_id"], worker, {"annotations": []}).status_code == 200
     refused = client.get(

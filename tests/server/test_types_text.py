@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from labelmill.tasktypes import Answer, get_task_type
-from tests.factory import Factory, OrgHandle, WorkerHandle, auth
-from tests.server.loop import post_next, read_task
+from tests.factory import Factory, WorkerHandle, auth
+from tests.server.loop import create_project, import_tasks, post_next, read_task
 
 
 @dataclass(frozen=True)
@@ -114,42 +114,6 @@ CASES = [
 ]
 
 
-def _create_project(
-    client: TestClient, org: OrgHandle, task_type: str, params: dict[str, Any], **quality: Any
-) -> tuple[int, int]:
-    """(project id, batch id) of a staffed project with a started batch."""
-    created = client.post(
-        "/api/projects",
-        json={"name": task_type, "task_type": task_type, "params": params, **quality},
-        headers=auth(org.key),
-    )
-    assert created.status_code == 201, created.text
-    project_id = int(created.json()["id"])
-    staffed = client.post(
-        f"/api/projects/{project_id}/staffing", json={"pool_id": org.pool_id}, headers=auth(org.key)
-    )
-    assert staffed.status_code == 201, staffed.text
-    batch = client.post(
-        f"/api/projects/{project_id}/batches",
-        json={"name": "b", "start": True},
-        headers=auth(org.key),
-    )
-    assert batch.status_code == 201, batch.text
-    return project_id, int(batch.json()["id"])
-
-
-def _import(
-    client: TestClient, org: OrgHandle, project_id: int, batch_id: int, tasks: list[dict[str, Any]]
-) -> list[int]:
-    created = client.post(
-        f"/api/projects/{project_id}/tasks",
-        json={"batch_id": batch_id, "tasks": [{"params": p} for p in tasks]},
-        headers=auth(org.key),
-    )
-    assert created.status_code == 201, created.text
-    return [int(t) for t in created.json()["task_ids"]]
-
-
 def _submit(client: TestClient, assignment_id: int, worker: WorkerHandle, response: Any) -> Any:
     return client.post(
         f"/api/work/assignments/{assignment_id}/submit",
@@ -174,10 +138,10 @@ def test_tasks_settle_through_the_work_loop(
 ) -> None:
     org = factory.org()
     workers = [factory.worker(org) for _ in range(3)]
-    project_id, batch_id = _create_project(
+    project_id, batch_id = create_project(
         client, org, case.task_type, case.params, min_labels=2, max_labels=3, confidence_target=0.95
     )
-    [task_id] = _import(client, org, project_id, batch_id, [case.task])
+    [task_id] = import_tasks(client, org, project_id, batch_id, [case.task])
     task_type = get_task_type(case.task_type)
     assert task_type is not None
     project = client.get(f"/api/projects/{project_id}", headers=auth(org.key)).json()
@@ -275,8 +239,8 @@ def test_an_invalid_answer_gets_a_422_naming_the_field_and_changes_nothing(
 ) -> None:
     org = factory.org()
     worker = factory.worker(org)
-    project_id, batch_id = _create_project(client, org, task_type, params)
-    [task_id] = _import(client, org, project_id, batch_id, [task])
+    project_id, batch_id = create_project(client, org, task_type, params)
+    [task_id] = import_tasks(client, org, project_id, batch_id, [task])
     lease = post_next(client, project_id, worker.key).json()
     refused = _submit(client, lease["assignment_id"], worker, bad)
     assert refused.status_code == 422, refused.text
@@ -294,7 +258,7 @@ def test_bad_task_params_are_refused_naming_the_task_and_field(
     client: TestClient, factory: Factory
 ) -> None:
     org = factory.org()
-    project_id, batch_id = _create_project(client, org, "ranking", {})
+    project_id, batch_id = create_project(client, org, "ranking", {})
     refused = client.post(
         f"/api/projects/{project_id}/tasks",
         json={
@@ -315,8 +279,8 @@ def test_bad_task_params_are_refused_naming_the_task_and_field(
 def test_trl_exports_of_settled_tasks(client: TestClient, factory: Factory) -> None:
     org = factory.org()
     worker = factory.worker(org)
-    ranking_id, batch_id = _create_project(client, org, "ranking", {})
-    _import(
+    ranking_id, batch_id = create_project(client, org, "ranking", {})
+    import_tasks(
         client, org, ranking_id, batch_id, [{"prompt": "Best?", "responses": ["r0", "r1", "r2"]}]
     )
     _answer(client, ranking_id, worker, {"ranking": [1, 2, 0]})
@@ -332,10 +296,10 @@ def test_trl_exports_of_settled_tasks(client: TestClient, factory: Factory) -> N
         {"prompt": "Best?", "chosen": "r1", "rejected": "r0"},
         {"prompt": "Best?", "chosen": "r2", "rejected": "r0"},
     ]
-    sft_id, batch_id = _create_project(
+    sft_id, batch_id = create_project(
         client, org, "text_collection", {"fields": [{"name": "response", "type": "text"}]}
     )
-    _import(client, org, sft_id, batch_id, [{"prompt": "Say hello"}])
+    import_tasks(client, org, sft_id, batch_id, [{"prompt": "Say hello"}])
     _answer(client, sft_id, worker, {"fields": {"response": "Hello!"}})
     sft = client.get(
         f"/api/projects/{sft_id}/export", params={"format": "trl-sft"}, headers=auth(org.key)
