@@ -45,6 +45,18 @@ class ParamsError(Exception):
         self.problems = problems
 
 
+def repeated_names(names: Sequence[str], where: str, what: str) -> list[tuple[Loc, str]]:
+    """A problem at ``(where, index, "name")`` for each name that repeats an earlier one
+    (criteria, form fields: each is addressed by its name in responses)."""
+    seen: set[str] = set()
+    problems: list[tuple[Loc, str]] = []
+    for index, name in enumerate(names):
+        if name in seen:
+            problems.append(((where, index, "name"), f"duplicate {what} {name!r}"))
+        seen.add(name)
+    return problems
+
+
 def validate_model(model: type[BaseModel], raw: object) -> BaseModel:
     """Validate ``raw`` against ``model``, turning pydantic's error into a ``ParamsError``."""
     try:

@@ -21,7 +21,15 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from labelmill.tasktypes.base import Answer, Loc, ParamsError, Settlement, TaskType, validate_model
+from labelmill.tasktypes.base import (
+    Answer,
+    Loc,
+    ParamsError,
+    Settlement,
+    TaskType,
+    repeated_names,
+    validate_model,
+)
 from labelmill.tasktypes.categorization import ChatMessage
 from labelmill.tasktypes.votes import (
     Decision,
@@ -185,11 +193,9 @@ class ChatEvaluation(TaskType):
         if not params.turn_fields and not params.overall_fields:
             problems.append((("turn_fields",), "give turn_fields or overall_fields"))
         for group in ("turn_fields", "overall_fields"):
-            seen: set[str] = set()
-            for index, field in enumerate(getattr(params, group)):
-                if field.name in seen:
-                    problems.append(((group, index, "name"), f"duplicate field {field.name!r}"))
-                seen.add(field.name)
+            fields = getattr(params, group)
+            problems += repeated_names([f.name for f in fields], group, "field")
+            for index, field in enumerate(fields):
                 problems += _check_field((group, index), field)
         if problems:
             raise ParamsError(problems)

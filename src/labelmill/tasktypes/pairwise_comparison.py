@@ -19,7 +19,15 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from labelmill.tasktypes.base import Answer, Loc, ParamsError, Settlement, TaskType, validate_model
+from labelmill.tasktypes.base import (
+    Answer,
+    Loc,
+    ParamsError,
+    Settlement,
+    TaskType,
+    repeated_names,
+    validate_model,
+)
 from labelmill.tasktypes.categorization import ChatMessage
 from labelmill.tasktypes.votes import heaviest, vote, weights
 
@@ -86,13 +94,9 @@ class PairwiseComparison(TaskType):
     def validate_project_params(self, raw: object) -> dict[str, Any]:
         params = validate_model(ProjectParams, raw)
         assert isinstance(params, ProjectParams)
-        seen: set[str] = set()
-        for index, criterion in enumerate(params.criteria):
-            if criterion.name in seen:
-                raise ParamsError(
-                    [(("criteria", index, "name"), f"duplicate criterion {criterion.name!r}")]
-                )
-            seen.add(criterion.name)
+        problems = repeated_names([c.name for c in params.criteria], "criteria", "criterion")
+        if problems:
+            raise ParamsError(problems)
         return params.model_dump()
 
     def validate_task_params(

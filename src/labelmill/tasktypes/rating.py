@@ -20,7 +20,15 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from labelmill.tasktypes.base import Answer, Loc, ParamsError, Settlement, TaskType, validate_model
+from labelmill.tasktypes.base import (
+    Answer,
+    Loc,
+    ParamsError,
+    Settlement,
+    TaskType,
+    repeated_names,
+    validate_model,
+)
 from labelmill.tasktypes.votes import Number, on_step, scale_estimate, tidy_number, weights
 
 #: How far apart two ratings of a criterion may be and still agree (see ``Rating.agrees``).
@@ -104,14 +112,8 @@ class Rating(TaskType):
     def validate_project_params(self, raw: object) -> dict[str, Any]:
         params = validate_model(ProjectParams, raw)
         assert isinstance(params, ProjectParams)
-        problems: list[tuple[Loc, str]] = []
-        seen: set[str] = set()
+        problems = repeated_names([c.name for c in params.criteria], "criteria", "criterion")
         for index, criterion in enumerate(params.criteria):
-            if criterion.name in seen:
-                problems.append(
-                    (("criteria", index, "name"), f"duplicate criterion {criterion.name!r}")
-                )
-            seen.add(criterion.name)
             problems += _check_criterion(index, criterion)
         if problems:
             raise ParamsError(problems)

@@ -24,7 +24,15 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from labelmill.tasktypes.base import Answer, Loc, ParamsError, Settlement, TaskType, validate_model
+from labelmill.tasktypes.base import (
+    Answer,
+    Loc,
+    ParamsError,
+    Settlement,
+    TaskType,
+    repeated_names,
+    validate_model,
+)
 from labelmill.tasktypes.votes import Number, is_number, normalise_text, tidy_number, vote, weights
 
 FieldType = Literal["text", "number", "choice", "multi_choice"]
@@ -198,12 +206,8 @@ class TextCollection(TaskType):
     def validate_project_params(self, raw: object) -> dict[str, Any]:
         params = validate_model(ProjectParams, raw)
         assert isinstance(params, ProjectParams)
-        problems: list[tuple[Loc, str]] = []
-        seen: set[str] = set()
+        problems = repeated_names([f.name for f in params.fields], "fields", "field")
         for index, field in enumerate(params.fields):
-            if field.name in seen:
-                problems.append((("fields", index, "name"), f"duplicate field {field.name!r}"))
-            seen.add(field.name)
             problems += _check_field(index, field)
         if problems:
             raise ParamsError(problems)
