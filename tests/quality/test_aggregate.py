@@ -21,7 +21,7 @@ def test_aggregate_returns_a_typed_result() -> None:
     assert result.method.startswith("dawid_skene")
 
 
-def test_aggregate_falls_back_to_one_coin_for_occasional_workers() -> None:
+def test_aggregate_does_not_overfit_occasional_workers() -> None:
     # 5 answers per task, every worker seen on two tasks only: full DS over-fits, aggregate not.
     rng = np.random.default_rng(32)
     truth = pd.Series(rng.integers(0, 4, 400))

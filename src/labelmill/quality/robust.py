@@ -7,8 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from .dawid_skene import DawidSkene
-from .gold_dawid_skene import GoldDawidSkene
+from .hierarchical_dawid_skene import HierarchicalDawidSkene
 
 #: Dirichlet pseudo-count per confusion-matrix cell: keeps unseen (worker, answer, truth)
 #: combinations possible instead of vetoing a class for good, and barely moves the estimates of
@@ -37,28 +36,24 @@ class AggregationResult:
 
 
 def aggregate(data: pd.DataFrame, gold: pd.Series[Any] | None = None) -> AggregationResult:
-    """Infer each task's true label from ``data`` (columns ``task``, ``worker``, ``label``).
+    r"""Infer each task's true label from ``data`` (columns ``task``, ``worker``, ``label``).
 
     The model is Dawid-Skene (a confusion matrix per worker) started from majority vote, made
-    robust in two ways: every confusion cell gets a small Dirichlet pseudo-count, and a worker
-    with fewer than K^2 answers -- too few for K(K-1) free parameters -- is modelled by a single
-    accuracy (one-coin) instead, shrunk towards the crowd's pooled accuracy by a prior worth two
-    answers, so a crowd of occasional workers degrades gracefully to (weighted) voting rather
-    than over-fitting. The class prevalence gets one pseudo-count per class. ``gold`` (task ->
-    known label) clamps those tasks in every E-step, which also calibrates the workers who
-    answered them.
+    robust in three ways (:class:`HierarchicalDawidSkene` with its defaults): every confusion
+    cell gets a small Dirichlet pseudo-count; a worker with fewer than :math:`K^2` answers --
+    too few for :math:`K(K-1)` free cells -- gets the pooled confusion matrix of the other such
+    workers, tilted by one skill parameter of its own that a prior worth :math:`K^2` answers
+    centres on those peers, so a crowd of occasional workers degrades gracefully to (weighted)
+    voting rather than over-fitting; and the class prevalence gets one pseudo-count per class.
+    ``gold`` (task -> known label) clamps those tasks in every E-step, which also calibrates the
+    workers who answered them.
     """
-    params: dict[str, Any] = {
-        "smoothing": SMOOTHING,
-        "prior_smoothing": PRIOR_SMOOTHING,
-        "one_coin_below": "auto",
-    }
-    model: DawidSkene
+    model = HierarchicalDawidSkene(smoothing=SMOOTHING, prior_smoothing=PRIOR_SMOOTHING)
     if gold is not None and len(gold.dropna()):
-        model = GoldDawidSkene(**params).fit(data, gold)
+        model.fit(data, gold)
         method = "gold_dawid_skene"
     else:
-        model = DawidSkene(**params).fit(data)
+        model.fit(data)
         method = "dawid_skene"
     probas = model.probas_
     labels = model.labels_.rename("label")
@@ -72,5 +67,5 @@ def aggregate(data: pd.DataFrame, gold: pd.Series[Any] | None = None) -> Aggrega
         probas=probas,
         skills=model.skills_,
         method=f"{method}(smoothing={SMOOTHING}, prior_smoothing={PRIOR_SMOOTHING}, "
-        "one_coin_below=K^2)",
+        "sparse_below=K^2: peers' matrix tilted by one skill, prior K^2 answers)",
     )
