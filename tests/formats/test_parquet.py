@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,7 +136,8 @@ def test_huggingface_datasets_loads_the_export(
 ) -> None:
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    datasets = pytest.importorskip("datasets")
+    # Imported here, after the offline settings (the test extra installs it: no skip).
+    datasets = importlib.import_module("datasets")
     path = tmp_path / "tasks.parquet"
     _export(path, 25)
     loaded = datasets.load_dataset(

@@ -4,6 +4,7 @@ pairwise comparisons and rankings; exact columns, round trips, option errors."""
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -241,7 +242,8 @@ def test_huggingface_datasets_loads_both_with_trls_columns(
 ) -> None:
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    datasets = pytest.importorskip("datasets")
+    # Imported here, after the offline settings (the test extra installs it: no skip).
+    datasets = importlib.import_module("datasets")
     sft, dpo = tmp_path / "sft.jsonl", tmp_path / "dpo.jsonl"
     sft.write_bytes(_export("trl-sft", "text_collection", SFT_RECORDS, SFT_PROJECT))
     dpo.write_bytes(
