@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from labelmill.formats import exporter_names
 from labelmill.schemas.task_types import TaskTypeRead
 from labelmill.server.api.deps import PrincipalDep
 from labelmill.server.errors import NotFound
+from labelmill.server.services.export import format_names
 from labelmill.tasktypes import TaskType, get_task_type, task_type_names
 
 router = APIRouter(prefix="/api", tags=["task types"])
-
-# JSON/CSV are written by the server's own streaming export for every type.
-_BUILT_IN_FORMATS = ["csv", "jsonl"]
 
 
 def _read(task_type: TaskType) -> TaskTypeRead:
@@ -23,7 +20,7 @@ def _read(task_type: TaskType) -> TaskTypeRead:
         widget=task_type.widget,
         aggregator=task_type.aggregator,
         response_schema=task_type.response_schema(),
-        export_formats=sorted({*_BUILT_IN_FORMATS, *exporter_names(task_type.name)}),
+        export_formats=format_names(task_type.name),
     )
 
 
