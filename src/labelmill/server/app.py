@@ -26,6 +26,7 @@ from labelmill.server.api.body_limit import BodyLimitMiddleware
 from labelmill.server.db import migrate
 from labelmill.server.db.engine import Database, make_database
 from labelmill.server.jobs.runner import BackgroundWorker
+from labelmill.server.scale import create_scale_app
 from labelmill.server.settings import Settings, get_settings
 
 
@@ -76,5 +77,6 @@ def create_app(
     app.include_router(routes_quality.router)
     app.include_router(routes_task_types.router)
     app.include_router(routes_datasets.router)
+    app.mount("/v1", create_scale_app(db))
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app
