@@ -14,13 +14,18 @@ def post_next(client: TestClient, project_id: int, key: str) -> Any:
     return client.post(f"/api/work/projects/{project_id}/next", headers=auth(key))
 
 
-def post_submit(client: TestClient, assignment_id: int, key: str, category: str = "cat") -> Any:
-    """The raw response of answering ``category`` on an assignment with ``key``."""
+def submit_response(client: TestClient, assignment_id: int, key: str, response: Any) -> Any:
+    """The raw response of submitting ``response`` on an assignment with ``key``."""
     return client.post(
         f"/api/work/assignments/{assignment_id}/submit",
-        json={"response": {"category": category}},
+        json={"response": response},
         headers=auth(key),
     )
+
+
+def post_submit(client: TestClient, assignment_id: int, key: str, category: str = "cat") -> Any:
+    """The raw response of answering ``category`` on an assignment with ``key``."""
+    return submit_response(client, assignment_id, key, {"category": category})
 
 
 def answer_next(client: TestClient, project_id: int, worker: WorkerHandle, category: str) -> int:
@@ -78,3 +83,27 @@ def import_tasks(
     )
     assert created.status_code == 201, created.text
     return [int(t) for t in created.json()["task_ids"]]
+
+
+def check_invalid_answer_is_refused(
+    client: TestClient,
+    org: OrgHandle,
+    worker: WorkerHandle,
+    case: tuple[str, dict[str, Any], dict[str, Any], dict[str, Any], list[Any], dict[str, Any]],
+) -> None:
+    """``case`` = (task type, project params, task params, bad answer, its error location,
+    good answer): the bad answer is a 422 naming the field and changes nothing; the lease is
+    kept, so the same worker then answers correctly and the task completes."""
+    task_type, params, task, bad, loc, good = case
+    project_id, batch_id = create_project(client, org, task_type, params)
+    [task_id] = import_tasks(client, org, project_id, batch_id, [task])
+    lease = post_next(client, project_id, worker.key).json()
+    refused = submit_response(client, lease["assignment_id"], worker.key, bad)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["details"][0]["loc"] == loc
+    annotations = client.get(f"/api/tasks/{task_id}/annotations", headers=auth(org.key)).json()
+    assert annotations["data"] == []
+    assert read_task(client, org, task_id)["n_annotations"] == 0
+    accepted = submit_response(client, lease["assignment_id"], worker.key, good)
+    assert accepted.status_code == 200, accepted.text
+    assert read_task(client, org, task_id)["status"] == "completed"

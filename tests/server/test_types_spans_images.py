@@ -18,8 +18,15 @@ from labelmill.formats.conll import read_conll, spans_from_tags
 from labelmill.formats.spacy_json import read_spacy
 from labelmill.formats.yolo import read_yolo
 from labelmill.tasktypes import Answer, get_task_type
-from tests.factory import Factory, OrgHandle, WorkerHandle, auth
-from tests.server.loop import create_project, import_tasks, post_next, read_task
+from tests.factory import Factory, OrgHandle, auth
+from tests.server.loop import (
+    check_invalid_answer_is_refused,
+    create_project,
+    import_tasks,
+    post_next,
+    read_task,
+    submit_response,
+)
 
 TEXT = "Ada Lovelace met Charles Babbage in London."
 SPANS_PROJECT = {"labels": ["PER", "LOC"], "relations": ["met"]}
@@ -53,14 +60,6 @@ def _car(left: int, color: str = "red") -> dict[str, Any]:
 
 
 LIGHT = {"label": "light", "type": "point", "x": 50, "y": 60, "attributes": {}}
-
-
-def _submit(client: TestClient, assignment_id: int, worker: WorkerHandle, response: Any) -> Any:
-    return client.post(
-        f"/api/work/assignments/{assignment_id}/submit",
-        json={"response": response},
-        headers=auth(worker.key),
-    )
 
 
 def _export(client: TestClient, org: OrgHandle, project_id: int, fmt: str) -> bytes:
@@ -128,7 +127,7 @@ def test_tasks_settle_through_the_work_loop(
         assert lease.json()["data"] == kind.worker_view(
             project["params"], read_task(client, org, task_id)["params"]
         )
-        done = _submit(client, lease.json()["assignment_id"], worker, response)
+        done = submit_response(client, lease.json()["assignment_id"], worker.key, response)
         assert done.status_code == 200, done.text
         state = read_task(client, org, task_id)
         assert state["n_annotations"] == n
@@ -180,19 +179,9 @@ def test_an_invalid_answer_gets_a_422_naming_the_field_and_changes_nothing(
     good: dict[str, Any],
 ) -> None:
     org = factory.org()
-    worker = factory.worker(org)
-    project_id, batch_id = create_project(client, org, task_type, params)
-    [task_id] = import_tasks(client, org, project_id, batch_id, [task])
-    lease = post_next(client, project_id, worker.key).json()
-    refused = _submit(client, lease["assignment_id"], worker, bad)
-    assert refused.status_code == 422, refused.text
-    assert refused.json()["error"]["details"][0]["loc"] == loc
-    annotations = client.get(f"/api/tasks/{task_id}/annotations", headers=auth(org.key)).json()
-    assert annotations["data"] == []
-    assert read_task(client, org, task_id)["n_annotations"] == 0
-    accepted = _submit(client, lease["assignment_id"], worker, good)
-    assert accepted.status_code == 200, accepted.text
-    assert read_task(client, org, task_id)["status"] == "completed"
+    check_invalid_answer_is_refused(
+        client, org, factory.worker(org), (task_type, params, task, bad, loc, good)
+    )
 
 
 def test_span_exports_come_out_of_the_export_route(client: TestClient, factory: Factory) -> None:
@@ -201,9 +190,8 @@ def test_span_exports_come_out_of_the_export_route(client: TestClient, factory: 
     project_id, batch_id = create_project(client, org, "text_spans", SPANS_PROJECT)
     [task_id] = import_tasks(client, org, project_id, batch_id, [{"text": TEXT}])
     lease = post_next(client, project_id, worker.key).json()
-    assert (
-        _submit(client, lease["assignment_id"], worker, {"spans": [ADA, LONDON]}).status_code == 200
-    )
+    answer = {"spans": [ADA, LONDON]}
+    assert submit_response(client, lease["assignment_id"], worker.key, answer).status_code == 200
     [sentence] = read_conll([_export(client, org, project_id, "conll")])
     assert sentence.task_id == task_id
     assert spans_from_tags(TEXT, sentence) == [ADA, LONDON]
@@ -219,7 +207,7 @@ def test_image_exports_come_out_of_the_export_route(client: TestClient, factory:
     lease = post_next(client, project_id, worker.key).json()
     answer = {"annotations": [_car(100), LIGHT]}
     submitted = {"annotations": [LIGHT, _car(100)]}
-    assert _submit(client, lease["assignment_id"], worker, submitted).status_code == 200
+    assert submit_response(client, lease["assignment_id"], worker.key, submitted).status_code == 200
     [image] = read_coco([_export(client, org, project_id, "coco")])
     assert image.image_id == task_id
     # One answer settles the task: the settled objects in the project's object order.
@@ -242,7 +230,8 @@ def test_a_yolo_export_of_a_task_without_its_size_is_a_422_naming_it(
         client, org, project_id, batch_id, [{"image": "https://images.invalid/x.jpg"}]
     )
     lease = post_next(client, project_id, worker.key).json()
-    assert _submit(client, lease["assignment_id"], worker, {"annotations": []}).status_code == 200
+    nothing = {"annotations": []}
+    assert submit_response(client, lease["assignment_id"], worker.key, nothing).status_code == 200
     refused = client.get(
         f"/api/projects/{project_id}/export", params={"format": "yolo"}, headers=auth(org.key)
     )

@@ -13,7 +13,14 @@ from fastapi.testclient import TestClient
 
 from labelmill.tasktypes import Answer, get_task_type
 from tests.factory import Factory, WorkerHandle, auth
-from tests.server.loop import create_project, import_tasks, post_next, read_task
+from tests.server.loop import (
+    check_invalid_answer_is_refused,
+    create_project,
+    import_tasks,
+    post_next,
+    read_task,
+    submit_response,
+)
 
 
 @dataclass(frozen=True)
@@ -114,20 +121,12 @@ CASES = [
 ]
 
 
-def _submit(client: TestClient, assignment_id: int, worker: WorkerHandle, response: Any) -> Any:
-    return client.post(
-        f"/api/work/assignments/{assignment_id}/submit",
-        json={"response": response},
-        headers=auth(worker.key),
-    )
-
-
 def _answer(
     client: TestClient, project_id: int, worker: WorkerHandle, response: dict[str, Any]
 ) -> int:
     lease = post_next(client, project_id, worker.key)
     assert lease.status_code == 200, lease.text
-    done = _submit(client, lease.json()["assignment_id"], worker, response)
+    done = submit_response(client, lease.json()["assignment_id"], worker.key, response)
     assert done.status_code == 200, done.text
     return int(lease.json()["task_id"])
 
@@ -238,20 +237,9 @@ def test_an_invalid_answer_gets_a_422_naming_the_field_and_changes_nothing(
     good: dict[str, Any],
 ) -> None:
     org = factory.org()
-    worker = factory.worker(org)
-    project_id, batch_id = create_project(client, org, task_type, params)
-    [task_id] = import_tasks(client, org, project_id, batch_id, [task])
-    lease = post_next(client, project_id, worker.key).json()
-    refused = _submit(client, lease["assignment_id"], worker, bad)
-    assert refused.status_code == 422, refused.text
-    assert refused.json()["error"]["details"][0]["loc"] == loc
-    annotations = client.get(f"/api/tasks/{task_id}/annotations", headers=auth(org.key)).json()
-    assert annotations["data"] == []
-    assert read_task(client, org, task_id)["n_annotations"] == 0
-    # The lease is kept: the same worker answers again, correctly.
-    accepted = _submit(client, lease["assignment_id"], worker, good)
-    assert accepted.status_code == 200, accepted.text
-    assert read_task(client, org, task_id)["status"] == "completed"
+    check_invalid_answer_is_refused(
+        client, org, factory.worker(org), (task_type, params, task, bad, loc, good)
+    )
 
 
 def test_bad_task_params_are_refused_naming_the_task_and_field(
