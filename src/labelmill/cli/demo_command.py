@@ -30,9 +30,7 @@ from labelmill.server.services import tenancy
 from labelmill.server.services.auth import CLI_ADMIN
 from labelmill.server.settings import Settings
 from labelmill.simulate import SimulationConfig, recruit_workers, spread_accuracies
-from labelmill.simulate.dataset import synthetic_reviews
 from labelmill.simulate.kinds import SyntheticKind, synthetic_kind, synthetic_kind_names
-from labelmill.simulate.kinds.categorization import SyntheticCategorization
 from labelmill.simulate.recruit import TRUTH_KEY
 from labelmill.simulate.scoring import ExportScore, score_jsonl_export
 
@@ -109,25 +107,11 @@ def _project_settings(workers: int) -> dict[str, Any]:
 
 
 def _populate(
-    client: Client, n_tasks: int, workers: int, seed: int
-) -> tuple[int, int, dict[str, Any], int]:
-    """Project, batch and tasks; returns project id, batch id, ``unique_id → truth`` of the
-    regular (non-gold) tasks, and the number of gold tasks."""
-    kind = SyntheticCategorization()
-    project = client.projects.create(
-        kind.project_name, kind.task_type, kind.project_params(), **_project_settings(workers)
-    )
-    batch = client.batches.create(project.id, "demo batch", start=True)
-    dataset = synthetic_reviews(n_tasks, seed=seed, gold_fraction=0.05)
-    client.tasks.create_many(project.id, (task.as_task() for task in dataset), batch.id)
-    truth: dict[str, Any] = {task.unique_id: task.truth for task in dataset if not task.is_gold}
-    return project.id, batch.id, truth, sum(task.is_gold for task in dataset)
-
-
-def _populate_kind(
     client: Client, kind: SyntheticKind, n_tasks: int, workers: int, seed: int
 ) -> tuple[int, int, dict[str, Any], int]:
-    """``_populate`` for any task type: the kind's synthetic tasks, 5% of them gold."""
+    """Project, batch and the kind's synthetic tasks, 5% of them gold; returns project id,
+    batch id, ``unique_id → true response`` of the regular tasks, and the number of gold
+    tasks."""
     project = client.projects.create(
         kind.project_name, kind.task_type, kind.project_params(), **_project_settings(workers)
     )
@@ -210,12 +194,8 @@ def demo(
         with remote_client(url, setup.api_key) as client:
             client.health()
             kind = synthetic_kind(task_type)
-            if task_type == "categorization" or kind is None:
-                project_id, batch_id, truth, n_gold = _populate(client, n_tasks, workers, seed)
-            else:
-                project_id, batch_id, truth, n_gold = _populate_kind(
-                    client, kind, n_tasks, workers, seed
-                )
+            assert kind is not None  # the option's choices are the synthetic kinds
+            project_id, batch_id, truth, n_gold = _populate(client, kind, n_tasks, workers, seed)
             click.echo(
                 f"{task_type} project {project_id}: {n_tasks} tasks ({n_gold} gold), "
                 f"{workers} simulated annotators",

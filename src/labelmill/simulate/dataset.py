@@ -1,12 +1,9 @@
-"""A synthetic categorization data set with known answers, for demos and tests."""
+"""Product reviews of a known sentiment: the text of the synthetic categorization tasks."""
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
-from typing import Any, Final
-
-from labelmill.simulate.recruit import TRUTH_KEY
+from typing import Final
 
 SENTIMENTS: Final = ("positive", "negative", "neutral")
 
@@ -33,41 +30,6 @@ _PHRASES: Final[dict[str, tuple[str, ...]]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class SyntheticTask:
-    unique_id: str
-    text: str
-    truth: str
-    is_gold: bool
-
-    def as_task(self) -> dict[str, Any]:
-        """A ``TaskCreate`` body; the truth sits in metadata (never shown to workers), and
-        gold tasks carry it as their known answer."""
-        task: dict[str, Any] = {
-            "unique_id": self.unique_id,
-            "params": {"attachment": self.text, "attachment_type": "text"},
-            "metadata": {TRUTH_KEY: self.truth},
-        }
-        if self.is_gold:
-            task["gold_answer"] = {"category": self.truth}
-        return task
-
-
 def review_text(sentiment: str, rng: random.Random) -> str:
     """A one-sentence product review of the given sentiment."""
     return f"The {rng.choice(_PRODUCTS)} {rng.choice(_PHRASES[sentiment])}."
-
-
-def synthetic_reviews(
-    n: int, *, seed: int = 0, gold_fraction: float = 0.05, prefix: str = "review"
-) -> list[SyntheticTask]:
-    """``n`` short product reviews with a true sentiment each; a ``gold_fraction`` of them
-    (at least one when it is positive) are gold tasks."""
-    rng = random.Random(seed)
-    n_gold = max(1, round(n * gold_fraction)) if gold_fraction > 0 and n else 0
-    gold = set(rng.sample(range(n), n_gold)) if n_gold else set()
-    tasks = []
-    for i in range(n):
-        truth = rng.choice(SENTIMENTS)
-        tasks.append(SyntheticTask(f"{prefix}-{i + 1}", review_text(truth, rng), truth, i in gold))
-    return tasks
