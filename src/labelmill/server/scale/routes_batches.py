@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from labelmill.schemas.projects import BatchCreate
-from labelmill.server.errors import Conflict, InvalidInput, NotFound
+from labelmill.server.errors import InvalidInput
 from labelmill.server.models.project import BATCH_STATUSES
 from labelmill.server.policies import Permission, require
 from labelmill.server.scale import serialize
@@ -57,22 +57,13 @@ def create_batch(body: BodyDep, principal: PrincipalDep, db: DbDep) -> dict[str,
         raise InvalidInput("metadata must be an object")
     if len(name) > 200 or (callback is not None and len(callback) > 2000):
         raise InvalidInput("name is limited to 200 characters, callback to 2000")
+    # Standard Scale projects start batches in progress (§4.1): work begins as tasks arrive,
+    # and finalize is a no-op for them.
     with db.write_session() as session:
-        try:
-            project = projects.get_project_by_name(
-                session=session, org_id=org_id, name=project_name
-            )
-        except NotFound as exc:
-            # Scale answers an unknown project in the body with 400, not 404 (§5.2 row 5);
-            # a foreign project reads the same as a missing one.
-            raise InvalidInput(f"project {project_name!r} not found") from exc
-        if scale_service.batch_name_taken(session=session, org_id=org_id, name=name):
-            raise Conflict(f"a batch named {name!r} already exists")
-        # Standard Scale projects start batches in progress (§4.1): work begins as tasks
-        # arrive, and finalize is a no-op for them.
-        batch = batches.create_batch(
+        batch, project = scale_service.create_batch(
             session=session,
-            project=project,
+            org_id=org_id,
+            project_name=project_name,
             spec=BatchCreate(name=name, callback_url=callback, metadata=metadata, start=True),
             actor=principal,
         )
@@ -142,9 +133,7 @@ def finalize_batch(name: str, principal: PrincipalDep, db: DbDep) -> dict[str, A
             session=session, org_id=org_id, name=path_name(name)
         )
         require(principal, Permission.MANAGE)
-        # staging → in_progress; on any other batch Scale answers 200 and changes nothing.
-        if batch.status == "staging":
-            batch = batches.start_batch(session=session, batch=batch, actor=principal)
+        batch = scale_service.finalize_batch(session=session, batch=batch, actor=principal)
         return serialize.batch(batch, project.name)
 
 

@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from labelmill.server.errors import InvalidInput, NotFound
+from labelmill.schemas import BatchCreate
+from labelmill.server.errors import Conflict, InvalidInput, NotFound
 from labelmill.server.models import Batch, Project, ProjectVersion
-from labelmill.server.services import audit
+from labelmill.server.services import audit, batches, projects
 from labelmill.server.services.auth import Principal
 
 
@@ -72,6 +73,36 @@ def batch_name_taken(*, session: Session, org_id: int, name: str) -> bool:
     return bool(
         session.scalar(select(Batch.id).where(Batch.org_id == org_id, Batch.name == name).limit(1))
     )
+
+
+def create_batch(
+    *,
+    session: Session,
+    org_id: int,
+    project_name: str,
+    spec: BatchCreate,
+    actor: Principal | None,
+) -> tuple[Batch, Project]:
+    """A new batch of the organization's project ``project_name``, its name unique in the
+    organization (Scale's scope, wider than labelmill's per-project one)."""
+    try:
+        project = projects.get_project_by_name(session=session, org_id=org_id, name=project_name)
+    except NotFound as exc:
+        # Scale answers an unknown project in the body with 400, not 404 (§5.2 row 5); a
+        # foreign project reads the same as a missing one.
+        raise InvalidInput(f"project {project_name!r} not found") from exc
+    if batch_name_taken(session=session, org_id=org_id, name=spec.name):
+        raise Conflict(f"a batch named {spec.name!r} already exists")
+    batch = batches.create_batch(session=session, project=project, spec=spec, actor=actor)
+    return batch, project
+
+
+def finalize_batch(*, session: Session, batch: Batch, actor: Principal | None) -> Batch:
+    """Scale's finalize: staging → in progress; any other batch is left as it is (Scale
+    answers 200 and changes nothing)."""
+    if batch.status == "staging":
+        return batches.start_batch(session=session, batch=batch, actor=actor)
+    return batch
 
 
 def list_batches(
