@@ -37,7 +37,7 @@ def test_annotator_accuracy_is_what_it_is_given() -> None:
             "task_id": 1,
             "project_id": 1,
             "task_type": "categorization",
-            "data": {"categories": CATEGORIES},
+            "data": {"categories": CATEGORIES, "choices": CATEGORIES},
             "expires_at": "2030-01-01T00:00:00Z",
         }
     )

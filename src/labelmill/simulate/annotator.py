@@ -8,7 +8,7 @@ one-coin Dawid-Skene assumes, so aggregators can be checked against known worker
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from labelmill.schemas import LeasedTask
@@ -63,9 +63,9 @@ def spread_accuracies(values: Sequence[float], n: int) -> list[float]:
 class SimulatedAnnotator:
     """Answers tasks: the truth with probability ``accuracy``, otherwise a mistake.
 
-    Categorization: one of the other offered categories uniformly; a uniform guess when the
-    truth is unknown. The truth is a category name, or a response. Other types: the mistakes
-    of their synthetic kind (``labelmill.simulate.kinds``); the truth is a response."""
+    The mistakes are those of the type's synthetic kind (``labelmill.simulate.kinds``; for
+    categorization, one of the other offered categories uniformly), and a valid guess when
+    the truth is unknown. The truth is a response, or for categorization a category name."""
 
     def __init__(self, accuracy: float, *, seed: int | None = None) -> None:
         if not 0.0 <= accuracy <= 1.0:
@@ -74,22 +74,10 @@ class SimulatedAnnotator:
         self._rng = random.Random(seed)
 
     def answer(self, task: LeasedTask, truth: Any) -> dict[str, Any]:
-        if task.task_type != "categorization" or task.data.get("multiple"):
-            kind = synthetic_kind(task.task_type)
-            if kind is None or task.task_type == "categorization":
-                raise UnsupportedTaskType(f"cannot simulate answers to {task.task_type!r} tasks")
-            return kind.answer(task.data, truth, self.accuracy, self._rng)
-        if isinstance(truth, Mapping):
-            truth = truth.get("category")
-        categories = [str(c) for c in task.data.get("choices") or task.data.get("categories", [])]
-        if not categories:
-            raise UnsupportedTaskType("the task offers no categories")
-        return {"category": self.choose(categories, truth)}
-
-    def choose(self, options: Sequence[str], truth: str | None) -> str:
-        if truth is None or truth not in options:
-            return self._rng.choice(list(options))
-        if self._rng.random() < self.accuracy:
-            return truth
-        others = [option for option in options if option != truth]
-        return self._rng.choice(others) if others else truth
+        kind = synthetic_kind(task.task_type)
+        # Multiple choice has no synthetic kind of its own: its answers are sets.
+        if kind is None or task.data.get("multiple"):
+            raise UnsupportedTaskType(f"cannot simulate answers to {task.task_type!r} tasks")
+        if isinstance(truth, str):  # `labelmill simulate` reads true category names
+            truth = {"category": truth}
+        return kind.answer(task.data, truth, self.accuracy, self._rng)
