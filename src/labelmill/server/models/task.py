@@ -29,6 +29,8 @@ class Task(Base):
         Index("ix_task_project_status_id", "project_id", "status", "id"),
         Index("ix_task_batch_status", "batch_id", "status"),
         Index("ix_task_project_review", "project_id", "review_status"),
+        # Scale's task listing is organization-wide, newest first.
+        Index("ix_task_org_id_id", "org_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
@@ -56,6 +58,17 @@ class Task(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    # Where the task's events are POSTed (through the outbox), and whether that succeeded:
+    # None until a delivery finished, then True, or False once every retry failed.
+    callback_url: Mapped[str | None] = mapped_column(String(2000), default=None)
+    callback_succeeded: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    # Created with a test key: completed at once with a placeholder answer.
+    is_test: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The customer's audit of the delivered answer (Scale's customer_review_status).
+    customer_review_status: Mapped[str | None] = mapped_column(String(20), default=None)
+    # How the task was asked for through the Scale-compatible API: its Scale type, params with
+    # their defaults and task-level instruction (None for tasks created natively).
+    scale_request: Mapped[dict[str, Any] | None] = mapped_column(JsonType, default=None)
 
 
 # The work queue scans this index in serving order: priority, then active-learning score, then
