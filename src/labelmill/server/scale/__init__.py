@@ -6,7 +6,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from labelmill.server.db.engine import Database
-from labelmill.server.scale import routes_batches, routes_projects
+from labelmill.server.scale import (
+    routes_batches,
+    routes_files,
+    routes_projects,
+    routes_tasks,
+    routes_teams,
+)
 from labelmill.server.scale.transport import RawPathMiddleware, install_error_handlers
 
 
@@ -18,5 +24,8 @@ def create_scale_app(db: Database) -> FastAPI:
     install_error_handlers(app)
     app.include_router(routes_projects.router)
     app.include_router(routes_batches.router)
+    app.include_router(routes_tasks.router)
+    app.include_router(routes_files.router)
+    app.include_router(routes_teams.router)
     app.add_middleware(RawPathMiddleware)
     return app
