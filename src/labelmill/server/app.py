@@ -14,6 +14,7 @@ from labelmill.server.api import (
     routes_account,
     routes_aggregation,
     routes_datasets,
+    routes_files,
     routes_ops,
     routes_projects,
     routes_quality,
@@ -77,6 +78,7 @@ def create_app(
     app.include_router(routes_quality.router)
     app.include_router(routes_task_types.router)
     app.include_router(routes_datasets.router)
+    app.include_router(routes_files.router)
     app.mount("/v1", create_scale_app(db))
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app
