@@ -213,7 +213,8 @@ def store_file(
                 "size": stored.byte_size,
                 "sha256": stored.sha256,
                 "reference_id": spec.reference_id,
-                "source_url": source_url,
+                # Not the URL itself: a signed URL's query is a credential.
+                "imported": source_url is not None,
             },
         )
         session.flush()
