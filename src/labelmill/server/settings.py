@@ -36,6 +36,16 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(default=20, ge=1)
     job_backoff_base_seconds: float = Field(default=2.0, gt=0)
     job_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    # Callbacks (task.callback and batch.completed jobs): Scale retries "up to 20 times over
+    # the course of the next 24 hours". The delay after the k-th failed attempt is
+    # min(max, base * 2**(k-1)) (±25 % jitter, which averages out): with base 30 s and max
+    # 2 h, the 19 waits between 20 attempts are 30, 60, …, 3840 s (8 waits, 7,650 s) and then
+    # 11 × 7,200 s (79,200 s): 86,850 s ≈ 24.1 h from the first attempt to the last.
+    callback_max_attempts: int = Field(default=20, ge=1)
+    callback_backoff_base_seconds: float = Field(default=30.0, ge=0)
+    callback_backoff_max_seconds: float = Field(default=7200.0, ge=0)
+    # One delivery's whole HTTP exchange with the customer's receiver.
+    callback_timeout_seconds: float = Field(default=10.0, gt=0)
     pool_size: int = Field(default=20, ge=1)
 
     @field_validator("sqlite_synchronous")
