@@ -5,11 +5,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 
 from labelmill.schemas.common import ReadModel, Wire
 
 TaskStatus = Literal["pending", "completed", "canceled", "error"]
+MAX_CALLBACK_URL = 2000
+
+
+def check_callback_url(value: str | None) -> str | None:
+    """An absolute http(s) URL with a host, or None. Scale also accepts an e-mail address
+    (the JSON is mailed); labelmill sends no mail, so that is refused rather than lost."""
+    if value is None:
+        return None
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme.lower() not in ("http", "https"):
+        raise ValueError("must be an http:// or https:// URL (e-mail callbacks are not sent)")
+    host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    if not host or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("must be an absolute URL with a host, without spaces or control codes")
+    return value
 
 
 class TaskCreate(Wire):
@@ -21,6 +36,20 @@ class TaskCreate(Wire):
     gold_answer: dict[str, Any] | None = Field(
         default=None, description="Known answer: makes this a gold task, hidden from workers."
     )
+    callback_url: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_CALLBACK_URL,
+        description=(
+            "http(s) URL POSTed with the task when it completes, errs, is audited or is "
+            "recalled; header scale-callback-auth carries the organization's callback key."
+        ),
+    )
+
+    @field_validator("callback_url")
+    @classmethod
+    def _http_callback(cls, value: str | None) -> str | None:
+        return check_callback_url(value)
 
 
 class TaskBulkCreate(Wire):
@@ -63,6 +92,12 @@ class TaskRead(ReadModel):
     confidence: float | None
     created_at: datetime
     completed_at: datetime | None
+    callback_url: str | None = None
+    callback_succeeded: bool | None = Field(
+        default=None,
+        description="None until a callback delivery finished; then whether the last one succeeded",
+    )
+    is_test: bool = False
 
 
 class TaskUpdate(Wire):

@@ -29,7 +29,7 @@ from labelmill.server.models import (
     Task,
     User,
 )
-from labelmill.server.services import batches, worker_skills
+from labelmill.server.services import batches, callbacks, worker_skills
 from labelmill.server.services.projects import task_type_of, version_params
 from labelmill.server.services.submissions import validated_response
 from labelmill.server.services.worker_skills import QualityRules, SkillUpdate
@@ -255,6 +255,12 @@ def decide(
         update_ = SkillUpdate(project.id, reviewer_id, review.id, None, agreements)
         worker_skills.run(session.connection(), update_, rules, now)
     session.flush()
+    # The customer was called back with the answer when the task completed: a rejection
+    # takes it back (Scale's recall, completed → pending), a correction changes it.
+    if decision == "reject":
+        callbacks.enqueue_task_event(session, [task], "recalled")
+    elif decision == "correct":
+        callbacks.enqueue_task_event(session, [task], "completed")
     if decision != "reject":
         batches.settle_batch(session=session, batch_id=task.batch_id)
     return Decided(review.id, task.id, decision, task.status, task.response)

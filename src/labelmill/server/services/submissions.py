@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from labelmill.server.db.base import UtcDateTime
 from labelmill.server.errors import Conflict, ErrorDetail, Forbidden, InvalidInput
 from labelmill.server.models import Annotation, Assignment, Task, WorkerSkill
-from labelmill.server.services import batches, worker_skills
+from labelmill.server.services import batches, callbacks, worker_skills
 from labelmill.server.services.projects import task_type_of, version_params
 from labelmill.server.services.queue import assignment_state, get_own_assignment, lock_task_row
 from labelmill.server.services.worker_skills import QualityRules, SkillUpdate
@@ -294,5 +294,6 @@ def submit(
     if plan.skills is not None:
         worker_skills.run(conn, plan.skills, rules, now)
     if plan.finished:
+        callbacks.enqueue_task_event(session, [task_id], "completed")
         batches.settle_batch(session=session, batch_id=task.batch_id)
     return Submitted(annotation_id=annotation_id, task_id=task_id, late=plan.late)

@@ -21,7 +21,7 @@ from labelmill.server.errors import (
     PayloadTooLarge,
 )
 from labelmill.server.models import Annotation, Batch, Project, Task
-from labelmill.server.services import audit, batches, maintenance
+from labelmill.server.services import audit, batches, callbacks, maintenance
 from labelmill.server.services.auth import Principal
 from labelmill.server.services.bulk_insert import insert_tasks
 from labelmill.server.services.pagination import Cursor, page_of
@@ -77,7 +77,16 @@ def _existing_unique_ids(session: Session, org_id: int, unique_ids: list[str]) -
 
 
 # Columns of a new task that differ from task to task, in the order ``_encode_row`` gives.
-_ROW_COLUMNS = ["params", "metadata", "tags", "unique_id", "priority", "is_gold", "gold_answer"]
+_ROW_COLUMNS = [
+    "params",
+    "metadata",
+    "tags",
+    "unique_id",
+    "priority",
+    "is_gold",
+    "gold_answer",
+    "callback_url",
+]
 
 
 def _json_text(value: object, loc: tuple[str | int, ...], errors: ErrorCollector) -> str | None:
@@ -126,6 +135,7 @@ def _encode_row(
         spec.priority,
         gold is not None,
         _json_text(gold, ("tasks", index, "gold_answer"), errors),
+        spec.callback_url,
     )
 
 
@@ -188,8 +198,10 @@ def create_tasks(
     """Create tasks atomically: any invalid task rejects all, naming every bad index.
 
     Tasks created with a test key (``actor.is_test``, as in Scale's test mode) are completed
-    at once with their type's placeholder answer: a client can try its whole pipeline, export
-    and callbacks included, without a workforce. They carry no confidence (nobody judged them).
+    at once with their type's placeholder answer and marked ``is_test``: a client can try its
+    whole pipeline, export and callbacks included (a ``completed`` callback is queued for each
+    task with a ``callback_url``), without a workforce. They carry no confidence (nobody
+    judged them).
 
     A task whose ``unique_id`` already exists in the organization is not created again; it
     is reported in ``existing`` so a client can safely retry an import.
@@ -248,12 +260,21 @@ def create_tasks(
     }
     columns = _ROW_COLUMNS
     if test_mode:
-        shared.update(status="completed", completed_at=now, label_target=0)
+        shared.update(status="completed", completed_at=now, label_target=0, is_test=True)
         columns = [*_ROW_COLUMNS, "response"]
     result.task_ids = insert_tasks(
         session.connection(), shared, columns, rows(), count=len(new_indexes)
     )
     if test_mode:
+        callbacks.enqueue_task_event(
+            session,
+            [
+                callbacks.CallbackTarget(task_id, project.org_id)
+                for index, task_id in zip(new_indexes, result.task_ids, strict=True)
+                if specs[index].callback_url is not None
+            ],
+            "completed",
+        )
         batches.settle_batch(session=session, batch_id=batch.id)
     maintenance.request_analyze(session=session, rows_added=len(new_indexes))
     audit.record(

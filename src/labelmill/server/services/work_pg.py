@@ -23,6 +23,7 @@ from labelmill.server.errors import Conflict, Forbidden, NotFound, Unauthenticat
 from labelmill.server.policies import NOT_A_PERSON
 from labelmill.server.services import batches, worker_skills
 from labelmill.server.services.auth import NO_LONGER_A_MEMBER, UNKNOWN_KEY, hash_key
+from labelmill.server.services.callbacks import DEFAULT_MAX_ATTEMPTS, TASK_CALLBACK_KIND
 from labelmill.server.services.projects import cached_version_params, task_type_of
 from labelmill.server.services.queue import Lease
 from labelmill.server.services.submissions import Submitted, TaskState, plan_submission
@@ -42,10 +43,11 @@ SELECT n.worker_id, n.response, ws.skill
  ORDER BY n.id
 """
 # The annotation, the assignment and the task's counters (and answer, when it is settled) in
-# one statement; it also answers whether the task's batch may now be finished (the other
-# regular tasks of the batch are neither pending nor waiting for review), so that the caller
-# settles it.
-_SUBMIT_WRITE = """
+# one statement, with the task's ``completed`` callback job when it completes and has a
+# callback URL (the outbox row of ``callbacks.enqueue_task_event``, in the same transaction);
+# it also answers whether the task's batch may now be finished (the other regular tasks of
+# the batch are neither pending nor waiting for review), so that the caller settles it.
+_SUBMIT_WRITE = f"""
 WITH new_annotation AS (
     INSERT INTO annotation (task_id, project_id, assignment_id, worker_id, source, response,
                             duration_ms, gold_correct, late, created_at)
@@ -67,7 +69,16 @@ counted AS (
            completed_at = CASE WHEN %(finished)s THEN %(new_updated_at)s ELSE completed_at END,
            review_status = CASE WHEN %(finished)s THEN %(new_review_status)s
                                 ELSE review_status END
-     WHERE id = %(t_id)s)
+     WHERE id = %(t_id)s),
+callback AS (
+    INSERT INTO job (kind, org_id, payload, status, attempts, max_attempts, run_after,
+                     created_at)
+    SELECT '{TASK_CALLBACK_KIND}', t.org_id,
+           jsonb_build_object('task_id', t.id, 'event', 'completed'),
+           'pending', 0, {DEFAULT_MAX_ATTEMPTS}, %(new_updated_at)s,
+           %(new_updated_at)s
+      FROM task t
+     WHERE %(finished)s AND t.id = %(t_id)s AND t.callback_url IS NOT NULL)
 SELECT id, %(finished)s AND %(new_review_status)s IS NULL AND NOT EXISTS (
            SELECT 1 FROM task t
             WHERE t.batch_id = %(batch_id)s AND NOT t.is_gold AND t.id <> %(t_id)s
