@@ -12,7 +12,7 @@ import time
 
 from labelmill.server.db.base import utcnow
 from labelmill.server.db.engine import Database
-from labelmill.server.jobs import events, maintenance
+from labelmill.server.jobs import callbacks, events, maintenance
 from labelmill.server.services import batches, jobs, overlap_target, queue, reaggregation
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ def settle_batches(db: Database) -> int:
 
 def register_handlers() -> None:
     """Register the built-in job handlers (idempotent)."""
+    callbacks.register()
     events.register()
     maintenance.register()
     reaggregation.register()
