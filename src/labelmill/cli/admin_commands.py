@@ -17,7 +17,7 @@ from labelmill.cli.context import data_dir_option, open_database
 from labelmill.server.errors import NotFound
 from labelmill.server.models import Organization, User, WorkforcePool
 from labelmill.server.models.tenancy import ORG_ROLES
-from labelmill.server.services import projects, tenancy, workforce
+from labelmill.server.services import callbacks, projects, tenancy, workforce
 from labelmill.server.services.auth import CLI_ADMIN
 
 role_choice = click.Choice(ORG_ROLES)
@@ -65,6 +65,22 @@ def org_list(data_dir: Path | None) -> None:
             click.echo("no organizations")
         for row in orgs:
             click.echo(f"{row.id}\t{row.name}\t{row.created_at:%Y-%m-%d %H:%M}")
+
+
+@org.command("callback-key")
+@click.argument("name")
+@click.option("--rotate", is_flag=True, help="Replace the key with a new one first.")
+@data_dir_option
+def org_callback_key(name: str, rotate: bool, data_dir: Path | None) -> None:
+    """Print the organization's callback key (sent in the scale-callback-auth header)."""
+    with open_database(data_dir) as db, db.write_session() as session:
+        found = tenancy.get_org_by_name(session=session, name=name)
+        if rotate:
+            click.echo(
+                callbacks.rotate_callback_key(session=session, org_id=found.id, actor=CLI_ADMIN)
+            )
+        else:
+            click.echo(callbacks.callback_key(session=session, org_id=found.id))
 
 
 # -- user --------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from labelmill.schemas import (
     SubmissionResult,
     WorkerProject,
 )
+from labelmill.schemas.callbacks import CallbackKey
 from labelmill.schemas.review import ReviewDecided, ReviewDecision, ReviewLeaseRead
 
 DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=10.0)
@@ -113,6 +114,16 @@ class Client:
     def me(self) -> Me:
         """Who the API key acts as."""
         return parse(Me, self._http.request("GET", "/api/me"))
+
+    def callback_key(self) -> CallbackKey:
+        """The organization's callback key: every task and batch callback carries it in the
+        ``scale-callback-auth`` header (owners and managers)."""
+        return parse(CallbackKey, self._http.request("GET", "/api/account/callback-key"))
+
+    def rotate_callback_key(self) -> CallbackKey:
+        """Replace the callback key with a new one and return it."""
+        response = self._http.request("POST", "/api/account/callback-key/rotate")
+        return parse(CallbackKey, response)
 
     # -- the worker's side -------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Health, identity, workforce pools, workers."""
+"""Health, identity, the callback key, workforce pools, workers."""
 
 from __future__ import annotations
 
@@ -16,11 +16,12 @@ from labelmill.schemas import (
     WorkerCreate,
     WorkerCreated,
 )
+from labelmill.schemas.callbacks import CallbackKey
 from labelmill.server.api.deps import DbDep, PrincipalDep
 from labelmill.server.api.paging import CursorDep, page
 from labelmill.server.models import Organization
 from labelmill.server.policies import Permission, require
-from labelmill.server.services import workforce
+from labelmill.server.services import callbacks, workforce
 
 router = APIRouter(prefix="/api")
 
@@ -44,6 +45,26 @@ def me(principal: PrincipalDep, db: DbDep) -> Me:
         is_admin=principal.is_admin,
         is_test=principal.is_test,
     )
+
+
+@router.get("/account/callback-key", tags=["meta"])
+def get_callback_key(principal: PrincipalDep, db: DbDep) -> CallbackKey:
+    """The key every callback to the organization carries in ``scale-callback-auth``."""
+    require(principal, Permission.MANAGE)
+    with db.read_session() as session:
+        key = callbacks.callback_key(session=session, org_id=principal.org_id)
+    return CallbackKey(callback_key=key, header=callbacks.CALLBACK_HEADER)
+
+
+@router.post("/account/callback-key/rotate", tags=["meta"])
+def rotate_callback_key(principal: PrincipalDep, db: DbDep) -> CallbackKey:
+    """Replace the callback key; callbacks sent from now on (retries too) carry the new one."""
+    require(principal, Permission.MANAGE)
+    with db.write_session() as session:
+        key = callbacks.rotate_callback_key(
+            session=session, org_id=principal.org_id, actor=principal
+        )
+    return CallbackKey(callback_key=key, header=callbacks.CALLBACK_HEADER)
 
 
 @router.post("/pools", status_code=201, tags=["workforce"])
