@@ -1268,3 +1268,9 @@ def test_aggregated_spans_and_objects_translate() -> None:
         "height": 50,
     }
     assert box["attributes"] == {"color": "red"}
+
+
+def test_the_project_type_names_and_the_task_adapters_agree() -> None:
+    from labelmill.server.scale.serialize import SCALE_TO_NATIVE
+
+    assert {name: a.native_name for name, a in ADAPTERS.items()} == SCALE_TO_NATIVE

@@ -31,9 +31,16 @@ from labelmill.server.services.auth import Principal, authenticate
 
 log = logging.getLogger(__name__)
 
+
+class NotEnabled(LabelmillError):
+    """Scale's 402: a task type this server does not offer ("not enabled for your
+    account"); the SDK raises ``ScaleNotEnabled``."""
+
+
 # The codes the scaleapi SDK maps to its exceptions (§1.5). Native 422 (invalid input)
 # becomes 400: the SDK has no class for 422, and Scale answers bad parameters with 400.
 _STATUS: list[tuple[type[LabelmillError], int]] = [
+    (NotEnabled, 402),
     (NotFound, 404),
     (Forbidden, 403),
     (Unauthenticated, 401),

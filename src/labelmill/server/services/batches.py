@@ -107,6 +107,27 @@ def start_batch(*, session: Session, batch: Batch, actor: Principal | None) -> B
     return batch
 
 
+def reopen_batch(*, session: Session, batch: Batch, actor: Principal | None) -> Batch:
+    """A completed batch back in progress, to take more tasks (the Scale API's way: its
+    batches stay open to new tasks). It completes again, with its events, once the new
+    tasks are done."""
+    session.refresh(batch, with_for_update=True)  # task -> batch -> project lock order
+    if batch.status != "completed":
+        return batch
+    batch.status = "in_progress"
+    batch.completed_at = None
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        org_id=batch.org_id,
+        action="batch.reopen",
+        object_type="batch",
+        object_id=batch.id,
+    )
+    return batch
+
+
 def counts(*, session: Session, batch: Batch) -> dict[str, int]:
     rows = session.execute(
         select(Task.status, func.count())
