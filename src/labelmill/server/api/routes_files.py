@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from labelmill.server.api.deps import DbDep, PrincipalDep
+from labelmill.server.api.deps import DbDep, presented_key
+from labelmill.server.db.base import utcnow
 from labelmill.server.policies import Permission, require
-from labelmill.server.services import files
+from labelmill.server.services import file_links, files
+from labelmill.server.services.auth import authenticate
 
 router = APIRouter(prefix="/api", tags=["files"])
 
@@ -18,12 +20,31 @@ SHA256_HEADER = "X-Labelmill-Content-Sha256"
 
 
 @router.get("/files/{public_id}")
-def download_file(public_id: str, principal: PrincipalDep, db: DbDep) -> StreamingResponse:
+def download_file(
+    public_id: str,
+    request: Request,
+    db: DbDep,
+    expires: int | None = None,
+    signature: str | None = None,
+) -> StreamingResponse:
     """The file's bytes as stored, with its type, length and SHA-256. Always sent as an
-    attachment and never sniffed: a stored file is the client's content, not this API's."""
+    attachment and never sniffed: a stored file is the client's content, not this API's.
+
+    Read with a key of the file's organization, or without one through a signed link (what
+    an annotator's task shows for a ``scaledata://`` attachment, ``services/file_links``)."""
     with db.read_session() as session:
-        stored = files.get_file(session=session, org_id=principal.org_id, public_id=public_id)
-        require(principal, Permission.READ)
+        if signature is not None and expires is not None:
+            stored = file_links.file_by_link(
+                session=session,
+                public_id=public_id,
+                expires=expires,
+                signature=signature,
+                now=utcnow(),
+            )
+        else:
+            principal = authenticate(session=session, secret=presented_key(request))
+            stored = files.get_file(session=session, org_id=principal.org_id, public_id=public_id)
+            require(principal, Permission.READ)
     disposition = "attachment"
     if stored.display_name:
         disposition += f"; filename*=UTF-8''{quote(stored.display_name, safe='')}"

@@ -6,6 +6,7 @@ import random
 
 import orjson
 from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from labelmill.schemas import (
     Heartbeat,
@@ -18,7 +19,7 @@ from labelmill.schemas import (
 from labelmill.server.api.deps import DbDep, PrincipalDep, presented_key
 from labelmill.server.db.base import utcnow
 from labelmill.server.policies import require_worker
-from labelmill.server.services import queue, work, workforce
+from labelmill.server.services import file_links, queue, work, workforce
 
 router = APIRouter(prefix="/api/work", tags=["work"])
 _rng = random.SystemRandom()
@@ -71,13 +72,23 @@ async def next_task(project_id: int, request: Request) -> Response:
     )
     if lease is None:
         return Response(status_code=204)
+    data = lease.data
+    if file_links.mentions_files(data):
+        # Uploaded attachments (scaledata://) become links the worker's key may open.
+        data = await run_in_threadpool(
+            file_links.signed_view,
+            request.app.state.db,
+            data,
+            project_id=lease.project_id,
+            now=utcnow(),
+        )
     return _json(
         {
             "assignment_id": lease.assignment_id,
             "task_id": lease.task_id,
             "project_id": lease.project_id,
             "task_type": lease.task_type,
-            "data": lease.data,
+            "data": data,
             "expires_at": lease.expires_at.isoformat(),
         }
     )
