@@ -45,21 +45,8 @@ class DawidSkene(BaseClassificationAggregator):
       (tasks x worker-answers) by (worker-answers x classes) product, and normalized (rows
       whose exponentials would under- or overflow are shifted by their maximum first).
 
-    Each iteration is an E-step then an M-step; after it the objective is crowd-kit's (1.4.2)
-    evidence lower bound per answer, so that both libraries stop at the same iteration:
-
-    .. math::
-
-        \mathcal{L} = \frac{1}{N}\Big(\sum_{(t,j)} \sum_k q_{tk}\,\big(\log\pi_k
-        + \log e^j_{k y_{tj}}\big) - \sum_t \sum_k q_{tk} \log q_{tk}\Big),
-
-    with :math:`q` the posteriors of this E-step, :math:`\pi, e` the parameters of this M-step,
-    the first sum over the :math:`N` answers (so :math:`\log\pi_k` counts once per answer, not
-    once per task: crowd-kit's convention, kept as is) and cells floored at ``1e-10`` before
-    the log. EM stops when :math:`\mathcal{L}` changes by less than ``tol`` (a fall stops it
-    too), at most ``n_iter`` times; the values are in ``loss_history_``. Nothing here costs a
-    pass over the tasks: the expected counts are the next M-step's, and the entropy is the
-    E-step's log-evidence minus the expected log-score under the parameters it used.
+    Iterates until the mean log-likelihood per answer improves by less than ``tol``, at most
+    ``n_iter`` times; the per-iteration values are in ``loss_history_``.
 
     Reference: A. P. Dawid, A. M. Skene, "Maximum Likelihood Estimation of Observer Error-Rates
     Using the EM Algorithm", Journal of the Royal Statistical Society C 28(1), 1979, 20-28.
@@ -76,7 +63,7 @@ class DawidSkene(BaseClassificationAggregator):
     """Each worker's expected accuracy :math:`\\sum_k \\pi_k e^j_{kk}`."""
 
     loss_history_: list[float]
-    """The objective :math:`\\mathcal{L}` (crowd-kit's ELBO per answer) after each iteration."""
+    """Mean log-likelihood per answer after each EM iteration."""
 
     n_iter_: int
     """Number of EM iterations run."""
@@ -92,7 +79,7 @@ class DawidSkene(BaseClassificationAggregator):
     ) -> None:
         #: Maximum number of EM iterations.
         self.n_iter = n_iter
-        #: Stop when the objective (crowd-kit's ELBO per answer) changes by less than this.
+        #: Stop when the mean log-likelihood per answer improves by less than this.
         self.tol = tol
         #: Dirichlet pseudo-count added to every confusion-matrix cell.
         self.smoothing = smoothing
@@ -161,56 +148,37 @@ class DawidSkene(BaseClassificationAggregator):
         result = probas
         # Buffers reused by every iteration: fresh arrays this size cost a page fault per 4 KiB.
         probas_t = np.empty((n_labels, n_tasks))
-        counts = self._expected_counts(by_answer, probas, n_workers, n_labels)
-        priors, errors = self._m_step(counts, class_mass, answers_per_worker)
-        log_priors, log_errors = _logs(priors, errors)
         previous = -np.inf
         for _ in range(self.n_iter):
-            class_mass, log_evidence = self._e_step(
-                by_task, log_priors, log_errors, clamp, probas_t
-            )
+            priors, errors = self._m_step(by_answer, probas, class_mass, answers_per_worker)
+            class_mass, loss = self._e_step(by_task, priors, errors, clamp, enc.n_answers, probas_t)
             # Tasks x classes again, contiguous, for the M-step's sparse product; the result
             # can keep the transposed view (pandas stores a frame's columns that way anyway).
             result = probas_t.T
             np.copyto(probas, result)
-            counts = self._expected_counts(by_answer, probas, n_workers, n_labels)
-            # Entropy of the posteriors, from quantities at hand: log q_tk = log pi_k +
-            # sum_j log e_j(y_tj | k) - log Z_t with the parameters this E-step used.
-            answer_mass = counts.sum(axis=(0, 1))
-            entropy = log_evidence - _dot(counts, log_errors) - _dot(class_mass, log_priors)
-            priors, errors = self._m_step(counts, class_mass, answers_per_worker)
-            log_priors, log_errors = _logs(priors, errors)
-            # crowd-kit's objective: expected complete-data log-likelihood under the new
-            # parameters, with log pi counted once per answer, plus the entropy.
-            joint = _dot(counts, log_errors) + _dot(answer_mass, log_priors)
-            loss = (joint + entropy) / enc.n_answers
             self.loss_history_.append(loss)
             self.n_iter_ += 1
             if loss - previous < self.tol:
                 break
             previous = loss
+        priors, errors = self._m_step(by_answer, probas, class_mass, answers_per_worker)
         self._store(enc, result, priors, errors)
         return self
 
-    @staticmethod
-    def _expected_counts(
-        by_answer: sp.csc_matrix, probas: FloatArray, n_workers: int, n_labels: int
-    ) -> FloatArray:
-        """counts[j, l, k]: expected number of times worker j said l when the truth was k."""
-        return np.asarray(by_answer @ probas).reshape(n_workers, n_labels, n_labels)
-
     def _m_step(
         self,
-        counts: FloatArray,
+        by_answer: sp.csc_matrix,
+        probas: FloatArray,
         class_mass: FloatArray,
         answers_per_worker: IntArray,
     ) -> tuple[FloatArray, FloatArray]:
         """MAP estimates of the prevalence and of every worker's confusion matrix.
 
-        ``counts`` are the expected answer counts (:meth:`_expected_counts`) and ``class_mass``
-        the posteriors' class sums (the E-step has them at hand).
+        ``class_mass`` is the column sums of ``probas`` (the E-step has them at hand).
         """
-        n_labels = counts.shape[1]
+        # counts[j, l, k] = expected number of times worker j said l when the truth was k.
+        n_workers, n_labels = answers_per_worker.shape[0], probas.shape[1]
+        counts = np.asarray(by_answer @ probas).reshape(n_workers, n_labels, n_labels)
         smoothed = counts + self.smoothing if self.smoothing else counts
         totals = smoothed.sum(axis=1, keepdims=True)
         errors = smoothed / np.maximum(totals, PROB_FLOOR)
@@ -241,14 +209,19 @@ class DawidSkene(BaseClassificationAggregator):
     @staticmethod
     def _e_step(
         by_task: sp.csr_matrix,
-        log_priors: FloatArray,
-        log_errors: FloatArray,
+        priors: FloatArray,
+        errors: FloatArray,
         clamp: tuple[IntArray, IntArray] | None,
+        n_answers: int,
         probas_t: FloatArray,
     ) -> tuple[FloatArray, float]:
         """Posterior of every task's class, written into ``probas_t`` in (classes x tasks)
-        layout; return its class sums and the log-likelihood (clamped tasks: of their gold)."""
-        log_scores = np.asarray(by_task @ log_errors.reshape(-1, log_priors.shape[0]))
+        layout; return its class sums and the mean log-likelihood per answer."""
+        n_labels = priors.shape[0]
+        # Floor before the log: a zero cell would otherwise veto that class for good.
+        log_errors = np.log(np.maximum(errors, PROB_FLOOR)).reshape(-1, n_labels)
+        log_priors = np.log(np.maximum(priors, PROB_FLOOR))
+        log_scores = np.asarray(by_task @ log_errors)
         # (classes x tasks) layout: the class sums are K contiguous reductions.
         _, log_norm = softmax_classes(log_scores, log_priors, out=probas_t)
         if clamp is not None and clamp[0].size:
@@ -257,7 +230,7 @@ class DawidSkene(BaseClassificationAggregator):
             probas_t[:, tasks] = 0.0
             probas_t[labels, tasks] = 1.0
         class_mass = probas_t.sum(axis=1)
-        return class_mass, float(log_norm.sum())
+        return class_mass, float(log_norm.sum()) / n_answers
 
     def _store(
         self, enc: EncodedLabels, probas: FloatArray, priors: FloatArray, errors: FloatArray
@@ -272,18 +245,6 @@ class DawidSkene(BaseClassificationAggregator):
         )
         diagonal = np.diagonal(errors, axis1=1, axis2=2)
         self.skills_ = pd.Series(diagonal @ priors, index=enc.workers, name="skill")
-
-
-def _logs(priors: FloatArray, errors: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Logs of the prevalence and of the confusion cells, floored first: a zero cell would
-    otherwise veto that class for good (crowd-kit clips at the same 1e-10)."""
-    return np.log(np.maximum(priors, PROB_FLOOR)), np.log(np.maximum(errors, PROB_FLOOR))
-
-
-def _dot(a: FloatArray, b: FloatArray) -> float:
-    """Sum of the element-wise product, without BLAS: OpenBLAS runs a long ``dot`` on threads
-    that spin on the other cores, which costs more CPU time than the product itself."""
-    return float(np.multiply(a, b).sum())
 
 
 def _apply_clamp(probas: FloatArray, clamp: tuple[IntArray, IntArray] | None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
+import scipy.sparse as sp
 
 from ._numeric import PROB_FLOOR, FloatArray, IntArray
 from .dawid_skene import DawidSkene
@@ -86,13 +87,15 @@ class HierarchicalDawidSkene(DawidSkene):
 
     def _m_step(
         self,
-        counts: FloatArray,
+        by_answer: sp.csc_matrix,
+        probas: FloatArray,
         class_mass: FloatArray,
         answers_per_worker: IntArray,
     ) -> tuple[FloatArray, FloatArray]:
         """MAP prevalence, own matrices for regular workers, tilted peers' for sparse ones."""
+        n_workers, n_labels = answers_per_worker.shape[0], probas.shape[1]
         # counts[j, l, k] = expected number of times worker j said l when the truth was k.
-        n_labels = counts.shape[1]
+        counts = np.asarray(by_answer @ probas).reshape(n_workers, n_labels, n_labels)
         smoothed = counts + self.smoothing
         totals = smoothed.sum(axis=1, keepdims=True)
         errors = smoothed / np.maximum(totals, PROB_FLOOR)
