@@ -60,3 +60,12 @@ def test_zero_based_skill_learns_who_is_right() -> None:
     accuracy = (zbs.labels_ == truth[zbs.labels_.index]).mean()
     mv_accuracy = (MajorityVote().fit_predict(data) == truth[zbs.labels_.index]).mean()
     assert accuracy >= mv_accuracy
+
+
+def test_vote_ties_go_to_the_first_label_in_sorted_order_whatever_the_row_order() -> None:
+    # "y" is seen first, but a tie goes to the first label in sorted order: "x".
+    rows = [("t1", "w1", "y"), ("t1", "w2", "x"), ("t2", "w1", "y"), ("t2", "w2", "y")]
+    for data in (answers(rows), answers(rows[::-1])):
+        assert MajorityVote().fit_predict(data)["t1"] == "x"
+        # Wawa's first pass uses the same rule: on t1 only w2 agrees with the majority.
+        assert Wawa().fit(data).skills_.to_dict() == {"w1": 0.5, "w2": 1.0}
