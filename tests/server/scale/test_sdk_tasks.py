@@ -109,7 +109,7 @@ def test_project_type_target_and_task_type_errors(sdk: ScaleClient) -> None:
         _categorization(sdk, project="nope")
     with pytest.raises(ScaleInvalidRequest, match="batch"):
         _categorization(sdk, batch="no such batch")
-    with pytest.raises(ScaleInvalidRequest, match="categorization project"):
+    with pytest.raises(ScaleInvalidRequest, match="takes categorization tasks"):
         sdk.create_task(TaskType.NamedEntityRecognition, project="animals", text="Ada Lovelace")
     # A Scale type labelmill does not implement: Scale's "not enabled for your account".
     with pytest.raises(ScaleNotEnabled):

@@ -34,6 +34,7 @@ from labelmill.server.scale.transport import (
     NotEnabled,
     PrincipalDep,
     body_str,
+    details_text,
     query_bool,
     query_int,
     query_last,
@@ -47,10 +48,6 @@ router = APIRouter()
 
 MAX_PAGE = 100
 _TASK_STATUSES = ("pending", "completed", "canceled", "error")
-
-
-def _task_json(session: Session, task: Task) -> dict[str, Any]:
-    return task_object(session, task)
 
 
 def _native_problem(exc: ValidationError) -> InvalidInput:
@@ -71,7 +68,7 @@ def _creation_spec(body: dict[str, Any], native_params: dict[str, Any]) -> TaskC
         raise InvalidInput("tags: must be a list of strings")
     if unique_id is not None and (not isinstance(unique_id, str) or not unique_id):
         raise InvalidInput("unique_id: must be a non-empty string")
-    _check_metadata_size(metadata or {})
+    scale_tasks.check_metadata_size(metadata or {})
     fields: dict[str, Any] = {
         "params": native_params,
         "unique_id": unique_id,
@@ -85,11 +82,6 @@ def _creation_spec(body: dict[str, Any], native_params: dict[str, Any]) -> TaskC
         return TaskCreate.model_validate(fields)
     except ValidationError as exc:
         raise _native_problem(exc) from None
-
-
-def _check_metadata_size(metadata: dict[str, Any]) -> None:
-    if len(json.dumps(metadata, separators=(",", ":"))) > scale_tasks.MAX_METADATA_BYTES:
-        raise InvalidInput("metadata: at most 10 KB of JSON")
 
 
 def _scale_request(body: dict[str, Any], scale_type: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -128,17 +120,12 @@ def create_task(
             project_name=body_str(body, "project", required=False),
             batch_name=body_str(body, "batch", required=False),
         )
-        if project.task_type != adapter.native_name:
-            raise InvalidInput(
-                f"project: {project.name!r} is a "
-                f"{NATIVE_TO_SCALE.get(project.task_type, project.task_type)} project, "
-                f"not {task_type}"
-            )
-        if version not in (None, -1, project.params_version - 1):
-            raise InvalidInput(
-                f"project_version: tasks take the project's latest params "
-                f"(version {project.params_version - 1}) here"
-            )
+        scale_tasks.check_target(
+            project=project,
+            native_type=adapter.native_name,
+            requested=task_type,
+            project_version=version,
+        )
         specific = {k: v for k, v in body.items() if k not in COMMON_KEYS}
         translated = adapter.create(specific, project.params)
         spec = _creation_spec(body, translated.native_params)
@@ -152,34 +139,17 @@ def create_task(
                 actor=principal,
             )
         except InvalidInput as exc:
-            raise _params_problem(str(exc) if not exc.details else _details(exc)) from None
-        return _task_json(session, task)
-
-
-def _details(exc: InvalidInput) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in d.loc)}: {d.message}" if d.loc else d.message
-        for d in exc.details
-    )
+            raise _params_problem(details_text(exc) or exc.message) from None
+        return task_object(session, task)
 
 
 @router.get("/task/{task_id}")
 def get_task(task_id: str, principal: PrincipalDep, db: DbDep) -> dict[str, Any]:
     org_id = org_of(principal)
     with db.read_session() as session:
-        task = _found(session, org_id, task_id)
+        task = scale_tasks.task_by_scale_id(session=session, org_id=org_id, task_id=task_id)
         require(principal, Permission.READ)
-        return _task_json(session, task)
-
-
-def _found(session: Session, org_id: int, task_id: str, *, lock: bool = False) -> Task:
-    try:
-        return scale_tasks.task_by_scale_id(
-            session=session, org_id=org_id, task_id=task_id, lock=lock
-        )
-    except NotFound:
-        # Scale's own wording (its recorded 404 bodies).
-        raise NotFound("Task", task_id) from None
+        return task_object(session, task)
 
 
 def _task_query(request: Request, session: Session, org_id: int) -> scale_tasks.TaskQuery:
@@ -276,17 +246,17 @@ def _change(
     principal: Principal,
     task_id: str,
     change: Callable[[Session, Task], object],
-    *,
-    lock: bool = True,
 ) -> dict[str, Any]:
     """Look the task up (404 for foreign ids before any permission check, DESIGN §4.6),
     apply ``change(session, task)`` and answer the task as it now is."""
     org_id = org_of(principal)
     with db.write_session() as session:
-        task = _found(session, org_id, task_id, lock=lock)
+        task = scale_tasks.task_by_scale_id(
+            session=session, org_id=org_id, task_id=task_id, lock=True
+        )
         require(principal, Permission.MANAGE)
         change(session, task)
-        return _task_json(session, task)
+        return task_object(session, task)
 
 
 @router.post("/task/{task_id}/cancel")
@@ -308,7 +278,7 @@ def cancel_task(
 def set_task_metadata(
     task_id: str, body: BodyDep, principal: PrincipalDep, db: DbDep
 ) -> dict[str, Any]:
-    _check_metadata_size(body)
+    scale_tasks.check_metadata_size(body)
     return _change(
         db,
         principal,

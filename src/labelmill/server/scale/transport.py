@@ -62,14 +62,16 @@ def _status_of(exc: LabelmillError) -> int:
     return 400
 
 
-def _detailed(exc: LabelmillError) -> str:
-    if not exc.details:
-        return exc.message
-    where = "; ".join(
+def details_text(exc: LabelmillError) -> str:
+    """The error's details as ``loc: message; …`` (empty when it has none)."""
+    return "; ".join(
         f"{'.'.join(str(p) for p in d.loc)}: {d.message}" if d.loc else d.message
         for d in exc.details
     )
-    return f"{exc.message} ({where})"
+
+
+def _detailed(exc: LabelmillError) -> str:
+    return f"{exc.message} ({details_text(exc)})" if exc.details else exc.message
 
 
 async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:

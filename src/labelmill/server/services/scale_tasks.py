@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -72,6 +73,33 @@ def target_of(
     return project, None
 
 
+def check_target(
+    *, project: Project, native_type: str, requested: str, project_version: object
+) -> None:
+    """A task of ``requested`` (Scale's type name, labelmill's ``native_type``) may go to
+    ``project``: the project's type, and its latest params (``project_version`` absent, -1
+    or the latest: tasks are validated against the latest params)."""
+    if project.task_type != native_type:
+        raise InvalidInput(
+            f"project: {project.name!r} takes {project.task_type} tasks, not {requested}"
+        )
+    latest = project.params_version - 1  # Scale numbers versions from 0
+    if project_version is not None and project_version not in (-1, latest):
+        raise InvalidInput(
+            f"project_version: tasks take the project's latest params (version {latest}) here"
+        )
+
+
+def check_metadata_size(metadata: dict[str, Any]) -> None:
+    if len(json.dumps(metadata, separators=(",", ":"))) > MAX_METADATA_BYTES:
+        raise InvalidInput("metadata: at most 10 KB of JSON")
+
+
+def _holder_of(session: Session, org_id: int, unique_id: str) -> int | None:
+    """The organization's task that has ``unique_id``, if any."""
+    return session.scalar(select(Task.id).where(Task.org_id == org_id, Task.unique_id == unique_id))
+
+
 def _unique_id_conflict(unique_id: str, task_id: int) -> Conflict:
     # Scale's own wording, with the existing task's id (the SDK's users parse it).
     return Conflict(
@@ -92,9 +120,7 @@ def create_task(
     the Scale request kept for reading back. A ``unique_id`` already used in the
     organization is a conflict naming the task that has it (Scale's 409)."""
     if spec.unique_id is not None:
-        holder = session.scalar(
-            select(Task.id).where(Task.org_id == project.org_id, Task.unique_id == spec.unique_id)
-        )
+        holder = _holder_of(session, project.org_id, spec.unique_id)
         if holder is not None:
             raise _unique_id_conflict(spec.unique_id, holder)
     if batch is not None and batch.status == "completed":
@@ -307,9 +333,7 @@ def set_unique_id(
     """Give the task a new ``unique_id`` (a conflict if another task of the organization
     has it) or clear it (``None``)."""
     if unique_id is not None and unique_id != task.unique_id:
-        holder = session.scalar(
-            select(Task.id).where(Task.org_id == task.org_id, Task.unique_id == unique_id)
-        )
+        holder = _holder_of(session, task.org_id, unique_id)
         if holder is not None:
             raise _unique_id_conflict(unique_id, holder)
     old = task.unique_id
