@@ -13,13 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy import select
 from starlette.exceptions import HTTPException
 
-from labelmill.server.models import Membership, Organization, User
+from labelmill.server.models import Organization, User
 from labelmill.server.policies import Permission, require
 from labelmill.server.scale.routes_projects import org_of
 from labelmill.server.scale.transport import DbDep, PrincipalDep
+from labelmill.server.services import tenancy
 
 router = APIRouter()
 
@@ -44,14 +44,10 @@ def list_teammates(principal: PrincipalDep, db: DbDep) -> list[dict[str, Any]]:
     org_id = org_of(principal)
     require(principal, Permission.READ)
     with db.read_session() as session:
-        company = session.scalar(select(Organization.name).where(Organization.id == org_id))
-        rows = session.execute(
-            select(User, Membership.role)
-            .join(Membership, Membership.user_id == User.id)
-            .where(Membership.org_id == org_id)
-            .order_by(Membership.id)
-        ).all()
-        return [teammate(user, role, company or "") for user, role in rows]
+        company = session.get(Organization, org_id)
+        name = company.name if company is not None else ""
+        members = tenancy.list_members(session=session, org_id=org_id)
+        return [teammate(user, role, name) for user, role in members]
 
 
 @router.post("/teams/invite")

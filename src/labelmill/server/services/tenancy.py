@@ -161,3 +161,15 @@ def list_keys(*, session: Session, org_id: int | None = None) -> list[ApiKey]:
     if org_id is not None:
         query = query.where(ApiKey.org_id == org_id)
     return list(session.scalars(query))
+
+
+def list_members(*, session: Session, org_id: int) -> list[tuple[User, str]]:
+    """The organization's members (people, not service keys or pool workers) with their
+    roles, in the order they joined."""
+    rows = session.execute(
+        select(User, Membership.role)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.org_id == org_id)
+        .order_by(Membership.id)
+    ).all()
+    return [(user, str(role)) for user, role in rows]
