@@ -8,8 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from labelmill.server.db.engine import Database
+from labelmill.server.models import Task
 from labelmill.server.services import worker_skills
 from tests.factory import Factory, OrgHandle, ProjectHandle, WorkerHandle, auth
 from tests.server.loop import answer_next, read_task
@@ -75,14 +77,22 @@ def test_a_correction_becomes_the_answer_and_counts_against_the_wrong_workers(
             row.worker_id: row
             for row in worker_skills.project_skills(session.connection(), project.id)
         }
-    # At completion both were compared with "dog"; the review compares them with "cat".
-    assert (skills[first.user_id].compared, skills[first.user_id].agreed) == (2, 1)
-    assert (skills[second.user_id].compared, skills[second.user_id].agreed) == (2, 1)
+    # At completion both were compared with "dog"; the correction compares them with "cat"
+    # instead: one comparison each, the dog-worker now wrong, the cat-worker right.
+    assert (skills[first.user_id].compared, skills[first.user_id].agreed) == (1, 0)
+    assert (skills[second.user_id].compared, skills[second.user_id].agreed) == (1, 1)
+    assert skills[first.user_id].skill < skills[second.user_id].skill
     assert _next_review(client, project, reviewer).status_code == 204
 
 
+def _comparisons(db: Database, project: ProjectHandle) -> dict[int, tuple[int, int]]:
+    with db.read_session() as session:
+        rows = worker_skills.project_skills(session.connection(), project.id)
+    return {row.worker_id: (row.compared, row.agreed) for row in rows}
+
+
 def test_a_rejected_answer_sends_the_task_back_for_another_label(
-    client: TestClient, factory: Factory
+    client: TestClient, db: Database, factory: Factory
 ) -> None:
     org = factory.org()
     workers = [factory.worker(org) for _ in range(3)]
@@ -92,9 +102,13 @@ def test_a_rejected_answer_sends_the_task_back_for_another_label(
     answer_next(client, project.id, workers[1], "cat")
     answer_next(client, project.id, workers[2], "cat")  # at max_labels, under 0.99: to review
     assert read_task(client, org, task_id)["status"] == "completed"
+    ids = [w.user_id for w in workers]
+    assert _comparisons(db, project) == {ids[0]: (1, 0), ids[1]: (1, 1), ids[2]: (1, 1)}
     review_id = _next_review(client, project, reviewer).json()["review_id"]
     rejected = _decide(client, review_id, reviewer, decision="reject")
     assert rejected.status_code == 200 and rejected.json()["task_status"] == "pending"
+    # The answer is unknown again: the comparisons with it are withdrawn.
+    assert _comparisons(db, project) == {ids[0]: (0, 0), ids[1]: (0, 0), ids[2]: (0, 0)}
     task = read_task(client, org, task_id)
     assert (task["status"], task["response"], task["label_target"]) == ("pending", None, 4)
     # Only a worker who has not answered it can take the new slot; the reviewer can.
@@ -105,7 +119,15 @@ def test_a_rejected_answer_sends_the_task_back_for_another_label(
         == 204
     )
     assert answer_next(client, project.id, reviewer, "bird") == task_id
-    assert read_task(client, org, task_id)["status"] == "completed"
+    task = read_task(client, org, task_id)
+    assert (task["status"], task["response"]) == ("completed", {"category": "cat"})
+    # Completed again: every answer is compared once, with the new answer.
+    assert _comparisons(db, project) == {
+        ids[0]: (1, 0),
+        ids[1]: (1, 1),
+        ids[2]: (1, 1),
+        reviewer.user_id: (1, 0),
+    }
     # The reviewer answered it, so they may not review it again.
     assert _next_review(client, project, reviewer).status_code == 204
 
@@ -126,3 +148,31 @@ def test_accepting_completes_the_batch_and_unsampled_tasks_skip_review(
     accepted = _decide(client, review_id, reviewer, decision="accept")
     assert accepted.status_code == 200 and accepted.json()["response"] == {"category": "cat"}
     assert _batch_status(client, org, sampled) == "completed"
+
+
+def test_a_share_of_completed_tasks_is_sampled_for_review(
+    client: TestClient, db: Database, factory: Factory
+) -> None:
+    """review_rate 0.5 over 30 tasks: some are sampled and some are not (each way fails with
+    probability 2^-30), and exactly the sampled ones reach the reviewer."""
+    org = factory.org()
+    worker, reviewer = factory.worker(org), factory.reviewer(org)
+    project = factory.project(org, n_tasks=30, review_rate=0.5)
+    for _ in range(30):
+        answer_next(client, project.id, worker, "cat")
+    with db.read_session() as session:
+        statuses = dict(
+            session.execute(
+                select(Task.id, Task.review_status).where(Task.project_id == project.id)
+            ).all()
+        )
+    sampled = {task_id for task_id, status in statuses.items() if status == "pending"}
+    assert set(statuses.values()) == {"pending", None}
+    assert 0 < len(sampled) < 30
+    reviewed = set()
+    while (lease := _next_review(client, project, reviewer)).status_code == 200:
+        reviewed.add(lease.json()["task_id"])
+        decided = _decide(client, lease.json()["review_id"], reviewer, decision="accept")
+        assert decided.status_code == 200
+    assert lease.status_code == 204 and reviewed == sampled
+    assert _batch_status(client, org, project) == "completed"

@@ -116,43 +116,46 @@ def test_a_worker_below_the_gold_threshold_is_removed_from_the_project(
 def test_removal_releases_the_workers_other_leases_in_the_project(
     client: TestClient, db: Database, factory: Factory
 ) -> None:
+    """Through SQLAlchemy on both databases, and on PostgreSQL also through the psycopg
+    driver connection that the hot path's submissions use."""
     org = factory.org()
-    worker = factory.worker(org)
-    project = factory.project(org, n_tasks=2)
-    with db.write_session() as session:
-        lease = queue.next_task(
-            session=session,
+    paths = ["sqlalchemy", "driver"] if db.is_postgres else ["sqlalchemy"]
+    for path in paths:
+        worker = factory.worker(org)
+        project = factory.project(org, n_tasks=2)
+        with db.write_session() as session:
+            lease = queue.next_task(
+                session=session,
+                project_id=project.id,
+                worker_id=worker.user_id,
+                now=utcnow(),
+                rng=random.Random(0),
+            )
+        assert lease is not None
+        update = SkillUpdate(
             project_id=project.id,
             worker_id=worker.user_id,
-            now=utcnow(),
-            rng=random.Random(0),
+            assignment_id=-1,  # the submission being recorded is another one
+            gold_correct=False,
+            agreements=[],
         )
-    assert lease is not None
-    update = SkillUpdate(
-        project_id=project.id,
-        worker_id=worker.user_id,
-        assignment_id=-1,  # the submission being recorded is another one
-        gold_correct=False,
-        agreements=[],
-    )
-    with db.write_session() as session:
-        removed = worker_skills.run(
-            session.connection(),
-            update,
-            QualityRules(skill_threshold=0.9, min_gold_answers=1),
-            utcnow(),
+        rules = QualityRules(skill_threshold=0.9, min_gold_answers=1)
+        if path == "driver":
+            with db.driver_connection() as conn, conn.transaction():
+                removed = worker_skills.run_driver(conn, update, rules, utcnow())
+        else:
+            with db.write_session() as session:
+                removed = worker_skills.run(session.connection(), update, rules, utcnow())
+        assert removed, path
+        with db.read_session() as session:
+            state = queue.assignment_state(session, lease.assignment_id)
+            task = queue.lock_task_row(session, lease.task_id)
+        assert (state[0], task.open_leases) == ("expired", 0), path
+        assert _skills(db, project.id)[worker.user_id].removed_at is not None
+        # Work on the released lease is no longer accepted from a removed worker.
+        late = client.post(
+            f"/api/work/assignments/{lease.assignment_id}/submit",
+            json={"response": {"category": "cat"}},
+            headers=auth(worker.key),
         )
-    assert removed
-    with db.read_session() as session:
-        state = queue.assignment_state(session, lease.assignment_id)
-        task = queue.lock_task_row(session, lease.task_id)
-    assert state[0] == "expired"
-    assert task.open_leases == 0
-    assert _skills(db, project.id)[worker.user_id].removed_at is not None
-    # Work on the released lease is no longer accepted from a removed worker.
-    late = client.post(
-        f"/api/work/assignments/{lease.assignment_id}/submit",
-        json={"response": {"category": "cat"}},
-        headers=auth(worker.key),
-    )
-    assert late.status_code == 403, late.text
+        assert late.status_code == 403, (path, late.text)

@@ -5,6 +5,12 @@ settled task by task; each changed answer is recorded with the value it replaced
 Runs as a background job (``project.reaggregate``), requested through the API, the SDK or
 ``labelmill aggregate --project``. Categorical task types only: the models need a fixed set
 of answers.
+
+A reviewer's decision outranks the model: a task whose answer a reviewer accepted or corrected
+is never revised, and its answer counts as known (like gold) for the default method; a task in
+a reviewer's hands is left alone until the next run. A revision moves the answering workers'
+agreement to the new answer (``worker_skills.revise_agreements``) and calls the customer back
+with it, as a review correction does.
 """
 
 from __future__ import annotations
@@ -20,10 +26,10 @@ from labelmill.server.db.base import utcnow
 from labelmill.server.db.engine import Database
 from labelmill.server.errors import InvalidInput
 from labelmill.server.models import Annotation, AnswerRevision, Job, Project, Task
-from labelmill.server.services import audit, jobs, overlap_target
+from labelmill.server.services import audit, callbacks, jobs, overlap_target, worker_skills
 from labelmill.server.services.auth import Principal
 from labelmill.server.services.pagination import Cursor, page_of
-from labelmill.server.services.projects import task_type_of
+from labelmill.server.services.projects import task_type_of, version_params
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,6 +37,8 @@ if TYPE_CHECKING:
 JOB_KIND = "project.reaggregate"
 Method = Literal["auto", "dawid_skene", "majority_vote"]
 METHODS: tuple[Method, ...] = ("auto", "dawid_skene", "majority_vote")
+#: Review outcomes that fix a task's answer (``task.review_status``).
+REVIEWED = ("accepted", "corrected")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,12 +112,18 @@ def run(db: Database, project_id: int, method: str, job_id: int | None) -> Outco
                 Task.project_id == project_id, Task.is_gold, Task.gold_answer.is_not(None)
             )
         ).all()
-        completed = select(Task.id, Task.response).where(
+        completed = select(Task.id, Task.response, Task.review_status).where(
             Task.project_id == project_id, Task.status == "completed", ~Task.is_gold
         )
-        current: dict[int, Any] = {row[0]: row[1] for row in session.execute(completed)}
+        current: dict[int, Any] = {}
+        reviewed: dict[int, Any] = {}
+        for task_id, response, review_status in session.execute(completed):
+            if review_status in REVIEWED:
+                reviewed[task_id] = response
+            elif review_status != "in_review":
+                current[task_id] = response
     if not rows or not current:
-        return Outcome(len(current), 0)
+        return Outcome(len(current) + len(reviewed), 0)
     import pandas as pd  # here: the server does not load pandas until a job needs it
 
     data = pd.DataFrame(
@@ -119,7 +133,8 @@ def run(db: Database, project_id: int, method: str, job_id: int | None) -> Outco
             "label": [task_type.answer_key(r[2]) for r in rows],
         }
     )
-    gold = pd.Series({t: task_type.answer_key(a) for t, a in gold_rows if a}, dtype=object)
+    known = {t: a for t, a in gold_rows if a} | {t: a for t, a in reviewed.items() if a}
+    gold = pd.Series({t: task_type.answer_key(a) for t, a in known.items()}, dtype=object)
     labels, confidence = _fit(method, data, gold)
     # The first answer with each key, to use as the task's response when that key wins.
     first_with_key: dict[tuple[int, Hashable], dict[str, Any]] = {}
@@ -148,9 +163,14 @@ def run(db: Database, project_id: int, method: str, job_id: int | None) -> Outco
             action="project.reaggregated",
             object_type="project",
             object_id=project_id,
-            data={"method": method, "tasks": len(current), "changed": changed, "job_id": job_id},
+            data={
+                "method": method,
+                "tasks": len(current) + len(reviewed),
+                "changed": changed,
+                "job_id": job_id,
+            },
         )
-    return Outcome(len(current), changed)
+    return Outcome(len(current) + len(reviewed), changed)
 
 
 def _revise(
@@ -164,7 +184,12 @@ def _revise(
 ) -> int:
     with db.write_session() as session:
         task = session.scalar(select(Task).where(Task.id == task_id).with_for_update())
-        if task is None or task.status != "completed" or task.response != old:
+        if (
+            task is None
+            or task.status != "completed"
+            or task.response != old
+            or task.review_status in (*REVIEWED, "in_review")
+        ):
             return 0
         session.add(
             AnswerRevision(
@@ -178,9 +203,25 @@ def _revise(
                 new_confidence=confidence,
             )
         )
+        now = utcnow()
         task.response = new
         task.confidence = confidence
-        task.updated_at = utcnow()
+        task.updated_at = now
+        project = session.get_one(Project, task.project_id)
+        params = version_params(
+            session.connection(), project_id=project.id, version=task.project_version
+        )
+        annotations = session.execute(
+            select(Annotation.worker_id, Annotation.response)
+            .where(Annotation.task_id == task_id, Annotation.worker_id.is_not(None))
+            .order_by(Annotation.id)
+        ).all()
+        changes = worker_skills.agreement_changes(
+            task_type_of(project.task_type), params, annotations, old, new
+        )
+        worker_skills.revise_agreements(session.connection(), project.id, changes, now)
+        session.flush()
+        callbacks.enqueue_task_event(session, [task], "completed")
     return 1
 
 

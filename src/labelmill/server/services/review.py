@@ -32,7 +32,6 @@ from labelmill.server.models import (
 from labelmill.server.services import batches, callbacks, worker_skills
 from labelmill.server.services.projects import task_type_of, version_params
 from labelmill.server.services.submissions import validated_response
-from labelmill.server.services.worker_skills import QualityRules, SkillUpdate
 
 Decision = Literal["accept", "correct", "reject"]
 
@@ -208,8 +207,8 @@ def decide(
             .order_by(Annotation.id)
         )
     )
-    rules = QualityRules(project.skill_threshold, project.min_gold_answers)
     old = task.response
+    new: dict[str, Any] | None = old
     params = version_params(
         session.connection(), project_id=project.id, version=task.project_version
     )
@@ -232,28 +231,28 @@ def decide(
             )
         )
         task.response, task.confidence, task.review_status = clean, 1.0, "corrected"
-        agreements = [
-            (w, task_type.agrees(r, clean, project_params=params)) for w, r in annotations
-        ]
-        review.response = clean
+        review.response = new = clean
     elif decision == "accept":
         task.review_status = "accepted"
-        agreements = []
     else:  # reject: the answer is wrong and unknown; the task asks for one more label
-        agreements = [
-            (w, False)
-            for w, r in annotations
-            if old is not None and task_type.agrees(r, old, project_params=params)
-        ]
         task.status, task.response, task.confidence = "pending", None, None
         task.completed_at = None
         task.review_status = "rejected"
         task.label_target = task.n_annotations + task.open_leases + 1
+        new = None
     task.updated_at = now
     review.status, review.decision, review.decided_at = "decided", decision, now
-    if agreements:
-        update_ = SkillUpdate(project.id, reviewer_id, review.id, None, agreements)
-        worker_skills.run(session.connection(), update_, rules, now)
+    if new != old:
+        # Each answering worker was compared with the old answer when the task completed: a
+        # correction compares them with the new one instead (the ones who were wrong lose
+        # that agreement); a rejection withdraws the comparison until the task completes
+        # again, when every answer is compared with the new answer.
+        worker_skills.revise_agreements(
+            session.connection(),
+            project.id,
+            worker_skills.agreement_changes(task_type, params, annotations, old, new),
+            now,
+        )
     session.flush()
     # The customer was called back with the answer when the task completed: a rejection
     # takes it back (Scale's recall, completed → pending), a correction changes it.

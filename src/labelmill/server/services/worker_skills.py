@@ -2,6 +2,11 @@
 feed an estimated accuracy that weights the worker's next answers; a worker whose gold
 accuracy falls below the project's threshold is removed from the project.
 
+Agreement is counted once per task and worker, against the task's *current* answer: when a
+reviewer or a re-aggregation changes that answer, :func:`revise_agreements` moves each
+worker's comparison from the old answer to the new one (a worker who gave the replaced answer
+loses the agreement, one who gave the new answer gains it).
+
 The statements here run in the transaction of the submission that causes them, on either
 database, through SQLAlchemy (``run``) or, on the PostgreSQL hot path, the driver connection
 (``run_driver``): the SQL is written once, in SQLAlchemy's ``:name`` style, and compiled for
@@ -19,6 +24,7 @@ from sqlalchemy import Connection, TextClause, text
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 
 from labelmill.quality.stopping import DEFAULT_SKILL, SKILL_PRIOR_STRENGTH
+from labelmill.tasktypes.base import TaskType
 
 # The skill is ``quality.shrunk_skill(correct, total)``: (correct + prior·m) / (total + m).
 _PRIOR = {"prior_weight": DEFAULT_SKILL * SKILL_PRIOR_STRENGTH, "strength": SKILL_PRIOR_STRENGTH}
@@ -86,6 +92,17 @@ class SkillUpdate:
     """For a gold task: whether the answer matched the known one."""
     agreements: Sequence[tuple[int, bool]]
     """When the task completed: each answering worker and whether they gave the answer."""
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementChange:
+    """One answering worker of a task whose answer changed."""
+
+    worker_id: int
+    agreed_before: bool | None
+    """Whether they gave the replaced answer; None when the task had no answer to compare."""
+    agrees_now: bool | None
+    """Whether they gave the new answer; None when the task has no answer any more."""
 
 
 def should_remove(rules: QualityRules, gold_answers: int, gold_correct: int) -> bool:
@@ -164,6 +181,40 @@ def _apply(run_sql: _Executor, update: SkillUpdate, rules: QualityRules, now: da
             ],
         )
     return removed
+
+
+def revise_agreements(
+    conn: Connection, project_id: int, changes: Sequence[AgreementChange], now: datetime
+) -> None:
+    """Move the workers' comparisons from a task's old answer to its new one (see the module
+    docstring), in worker-id order like every other skill update."""
+    records = []
+    for change in sorted(changes, key=lambda c: c.worker_id):
+        compared = int(change.agrees_now is not None) - int(change.agreed_before is not None)
+        agreed = int(bool(change.agrees_now)) - int(bool(change.agreed_before))
+        if compared or agreed:
+            records.append(
+                _record(change.worker_id, project_id, now, compared=compared, agreed=agreed)
+            )
+    if records:
+        _Executor(conn, driver=False).many(_RECORD, records)
+
+
+def agreement_changes(
+    task_type: TaskType,
+    params: dict[str, Any],
+    annotations: Sequence[tuple[int, dict[str, Any]]],
+    old: dict[str, Any] | None,
+    new: dict[str, Any] | None,
+) -> list[AgreementChange]:
+    """How each ``(worker, response)`` compared with a task's old answer and its new one."""
+
+    def agrees(response: dict[str, Any], answer: dict[str, Any] | None) -> bool | None:
+        if answer is None:
+            return None
+        return task_type.agrees(response, answer, project_params=params)
+
+    return [AgreementChange(w, agrees(r, old), agrees(r, new)) for w, r in annotations]
 
 
 def _remove(run_sql: _Executor, update: SkillUpdate, now: datetime) -> bool:
