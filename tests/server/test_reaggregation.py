@@ -11,10 +11,17 @@ from sqlalchemy import select
 
 from labelmill.server.db.engine import Database
 from labelmill.server.jobs.runner import run_due_jobs
-from labelmill.server.models import Job
+from labelmill.server.models import Job, WorkerSkill
 from labelmill.server.services import worker_skills
-from tests.factory import Factory, auth
-from tests.server.loop import answer_next, read_task
+from tests.factory import Factory, WorkerHandle, auth
+from tests.server.loop import (
+    answer_next,
+    create_project,
+    import_tasks,
+    post_next,
+    read_task,
+    submit_response,
+)
 
 # Nothing listens there: the callback jobs are only counted.
 CALLBACK = "http://127.0.0.1:9/callback"
@@ -141,6 +148,78 @@ def test_reviewed_answers_calibrate_the_default_method_like_gold(
         assert run_due_jobs(db) >= 1
         answer = read_task(client, org, waiting)["response"]
         assert answer == {"category": "cat" if revised else "dog"}, method
+
+
+def test_ratings_reaggregation_corrects_worker_bias_and_later_tasks_use_it(
+    client: TestClient, db: Database, factory: Factory
+) -> None:
+    """A lenient rater (3 points above the truth) on three of twelve tasks pulls their means
+    up; the bias-corrected re-aggregation revises those (only those: the other nine move by
+    less than half a step), stores each worker's bias, and the next task settles with the
+    lenient rater's bias subtracted."""
+    org = factory.org()
+    fair_a, fair_b, fair_c, lenient = (factory.worker(org) for _ in range(4))
+    params = {"criteria": [{"name": "helpfulness", "min": 1, "max": 5}]}
+    project_id, batch_id = create_project(client, org, "rating", params, min_labels=3, max_labels=3)
+    ids = import_tasks(client, org, project_id, batch_id, [{"text": f"t{i}"} for i in range(12)])
+    truth = {task_id: 1 + i % 2 for i, task_id in enumerate(ids)}
+
+    def rate(worker: WorkerHandle, shift: Any) -> int:
+        lease = post_next(client, project_id, worker.key)
+        assert lease.status_code == 200, lease.text
+        task_id = int(lease.json()["task_id"])
+        value = min(5, truth[task_id] + shift(task_id))
+        done = submit_response(
+            client, lease.json()["assignment_id"], worker.key, {"ratings": {"helpfulness": value}}
+        )
+        assert done.status_code == 200, done.text
+        return task_id
+
+    by_lenient = {rate(lenient, lambda t: 3) for _ in range(3)}
+    for _ in range(12):
+        rate(fair_a, lambda t: 0)
+    for i in range(12):
+        rate(fair_b, lambda t, i=i: int(i % 4 == 1))
+    for _ in range(9):
+        rate(fair_c, lambda t: 0)
+    assert all(read_task(client, org, t)["status"] == "completed" for t in ids)
+    before = {t: read_task(client, org, t)["response"]["ratings"]["helpfulness"] for t in ids}
+
+    url = f"/api/projects/{project_id}"
+    refused = client.post(f"{url}/aggregate", json={"method": "dawid_skene"}, headers=auth(org.key))
+    assert refused.status_code == 422 and "auto" in refused.text
+    job = client.post(f"{url}/aggregate", json={"method": "auto"}, headers=auth(org.key))
+    assert job.status_code == 202, job.text
+    assert run_due_jobs(db) >= 1
+    revisions = client.get(f"{url}/revisions", headers=auth(org.key)).json()["data"]
+    # Only tasks the lenient rater answered move by half a step or more (by the time the third
+    # settled, their lower skill already weighed them less online: it may move by less).
+    revised = {r["task_id"] for r in revisions}
+    assert revised <= by_lenient and len(revised) >= 2
+    for revision in revisions:
+        task_id = revision["task_id"]
+        new = revision["new_response"]["ratings"]["helpfulness"]
+        assert revision["old_response"]["ratings"]["helpfulness"] == before[task_id]
+        assert abs(new - truth[task_id]) < abs(before[task_id] - truth[task_id]) - 0.4
+    with db.read_session() as session:
+        query = select(WorkerSkill.worker_id, WorkerSkill.rating_bias).where(
+            WorkerSkill.project_id == project_id
+        )
+        stored: dict[int, Any] = dict(session.execute(query).all())
+    assert stored[lenient.user_id]["helpfulness"] > 2
+    assert all(stored[w.user_id]["helpfulness"] < 0 for w in (fair_a, fair_b, fair_c))
+
+    # A new task: the lenient rater's 5 counts as about 2.4, next to two fair 2s.
+    batch = client.post(
+        f"{url}/batches", json={"name": "more", "start": True}, headers=auth(org.key)
+    )
+    assert batch.status_code == 201, batch.text
+    (new_task,) = import_tasks(client, org, project_id, batch.json()["id"], [{"text": "new"}])
+    truth[new_task] = 2
+    for worker, shift in ((lenient, 3), (fair_a, 0), (fair_b, 0)):
+        assert rate(worker, lambda t, shift=shift: shift) == new_task
+    settled = read_task(client, org, new_task)["response"]["ratings"]["helpfulness"]
+    assert 2 < settled < 2.5
 
 
 def _comparisons(db: Database, project_id: int) -> dict[int, tuple[int, int]]:

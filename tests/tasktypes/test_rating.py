@@ -162,3 +162,23 @@ def test_skill_weights_pull_the_mean() -> None:
     # The same agreeing ratings are less evidence from less skilled workers.
     same = [{"helpfulness": 4, "harmlessness": 1}] * 3
     assert _settle(same, [0.95] * 3).confidence > _settle(same, [0.5] * 3).confidence
+
+
+def test_each_workers_bias_is_subtracted_within_the_scale() -> None:
+    lenient = {"helpfulness": 2.0, "harmlessness": 0.25}
+    answers = [
+        Answer(1, {"ratings": {"helpfulness": 5, "harmlessness": 1}}, None, lenient),
+        Answer(2, {"ratings": {"helpfulness": 3, "harmlessness": 0.75}}, None),
+        Answer(3, {"ratings": {"helpfulness": 2, "harmlessness": 0.5}}, None, {"helpfulness": -1}),
+    ]
+    settled = TYPE.settle(
+        answers, project_params=PARAMS, task_params=TASK, confidence_target=0.9, at_max_labels=True
+    )
+    # helpfulness: (5 - 2, 3, 2 + 1) = 3; harmlessness: (1 - 0.25, 0.75, 0.5) = 0.666667.
+    assert settled.response == {"ratings": {"helpfulness": 3, "harmlessness": 0.666667}}
+    # A correction never leaves the scale: 1 - 2 counts as 1.
+    low = [Answer(1, {"ratings": {"helpfulness": 1, "harmlessness": 0}}, None, lenient)]
+    alone = TYPE.settle(
+        low, project_params=PARAMS, task_params=TASK, confidence_target=0.9, at_max_labels=True
+    )
+    assert alone.response == {"ratings": {"helpfulness": 1, "harmlessness": 0}}

@@ -26,6 +26,9 @@ class Answer:
     response: Mapping[str, Any]
     skill: float | None
     """The worker's estimated accuracy in the project; None: unknown (a prior is used)."""
+    bias: Mapping[str, float] | None = None
+    """For types that correct it (``TaskType.corrects_worker_bias``): the worker's estimated
+    offset per criterion, from the project's last re-aggregation; None: not estimated (0)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,9 @@ class TaskType(ABC):
     """The ``labelmill.quality`` function or class that aggregates this type's answers."""
     response_model: ClassVar[type[BaseModel]]
     """The pydantic model of a response (its JSON schema is the widget's output contract)."""
+    corrects_worker_bias: ClassVar[bool] = False
+    """Whether ``settle`` subtracts each worker's ``Answer.bias`` (numeric ratings): the work
+    loop then looks the biases up before settling."""
 
     def response_schema(self) -> dict[str, Any]:
         """JSON schema of a response, for UI widgets and API clients."""

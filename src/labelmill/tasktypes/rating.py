@@ -104,10 +104,12 @@ class Rating(TaskType):
     )
     widget: ClassVar[str] = "rating"
     aggregator: ClassVar[str] = (
-        "skill-weighted mean per criterion with a shrunk standard error (the variance prior "
-        "of labelmill.quality.aggregate_ratings)"
+        "skill-weighted mean per criterion of the ratings corrected for each worker's bias "
+        "(estimated by labelmill.quality.aggregate_ratings in the project's re-aggregation), "
+        "with a shrunk standard error (its variance prior)"
     )
     response_model: ClassVar[type[BaseModel]] = Response
+    corrects_worker_bias: ClassVar[bool] = True
 
     def validate_project_params(self, raw: object) -> dict[str, Any]:
         params = validate_model(ProjectParams, raw)
@@ -182,7 +184,8 @@ class Rating(TaskType):
         confidence_target: float,
         at_max_labels: bool,
     ) -> Settlement:
-        """Each criterion: the skill-weighted mean and the probability that it is within one
+        """Each criterion: the skill-weighted mean of the ratings less each worker's bias
+        (``Answer.bias``, kept within the scale), and the probability that it is within one
         step of the population's mean (``votes.scale_estimate``); the task's confidence is
         the least confident criterion."""
         if not answers:
@@ -192,10 +195,12 @@ class Rating(TaskType):
         confidence = 1.0
         for criterion in project_params["criteria"]:
             name = criterion["name"]
-            given = [
-                (a.response["ratings"].get(name), wi) for a, wi in zip(answers, w, strict=True)
+            low, high = float(criterion["min"]), float(criterion["max"])
+            pairs = [
+                (min(high, max(low, float(v) - (a.bias or {}).get(name, 0.0))), wi)
+                for a, wi in zip(answers, w, strict=True)
+                if (v := a.response["ratings"].get(name)) is not None
             ]
-            pairs = [(float(v), wi) for v, wi in given if v is not None]
             if not pairs:
                 continue
             decided = scale_estimate(

@@ -18,8 +18,9 @@ class WorkerSkill(Base):
     skill estimated from both (used as the worker's weight), and whether the worker was
     removed from the project for falling below its gold-accuracy threshold.
 
-    Counters only grow; they are updated in the transaction of the submission that changes
-    them, rows always locked in worker-id order (no deadlock between two completions).
+    Counters are updated in the transaction that changes them (a submission; a review or a
+    re-aggregation that changes an answer moves its comparisons, so ``compared``/``agreed`` may
+    also fall), rows always locked in worker-id order (no deadlock between two completions).
     """
 
     __tablename__ = "worker_skill"
@@ -38,6 +39,8 @@ class WorkerSkill(Base):
     skill: Mapped[float] = mapped_column(Float)
     removed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    rating_bias: Mapped[dict[str, float] | None] = mapped_column(JsonType, default=None)
+    """Rating projects: the worker's offset per criterion from the last re-aggregation."""
 
 
 class AnswerRevision(Base):

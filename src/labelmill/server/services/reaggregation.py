@@ -3,8 +3,10 @@
 settled task by task; each changed answer is recorded with the value it replaced.
 
 Runs as a background job (``project.reaggregate``), requested through the API, the SDK or
-``labelmill aggregate --project``. Categorical task types only: the models need a fixed set
-of answers.
+``labelmill aggregate --project``. Categorical task types, whose models need a fixed set of
+answers, and ratings: each criterion's worker-bias-corrected mean
+(``quality.aggregate_ratings``), which also stores every worker's bias for the settlements
+that follow (the online rule cannot tell a harsh rater from a hard item within one task).
 
 A reviewer's decision outranks the model: a task whose answer a reviewer accepted or corrected
 is never revised, and its answer counts as known (like gold) for the default method; a task in
@@ -15,7 +17,7 @@ with it, as a review correction does.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -30,6 +32,8 @@ from labelmill.server.services import audit, callbacks, jobs, overlap_target, wo
 from labelmill.server.services.auth import Principal
 from labelmill.server.services.pagination import Cursor, page_of
 from labelmill.server.services.projects import task_type_of, version_params
+from labelmill.tasktypes.base import TaskType
+from labelmill.tasktypes.votes import tidy_number
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,10 +52,18 @@ class Outcome:
 
 
 def request(*, session: Session, project: Project, method: str, actor: Principal) -> Job:
-    """Queue a re-aggregation of ``project``; refused for a type without fixed answers."""
+    """Queue a re-aggregation of ``project``; refused for a type without fixed answers (but
+    ratings, whose model is the worker-bias-corrected mean: method ``auto`` only)."""
     if method not in METHODS:
         raise InvalidInput(f"method must be one of {', '.join(METHODS)}, not {method!r}")
-    if task_type_of(project.task_type).answer_classes(project.params, {}) is None:
+    task_type = task_type_of(project.task_type)
+    if task_type.corrects_worker_bias:
+        if method != "auto":
+            raise InvalidInput(
+                f"method must be 'auto' (the worker-bias-corrected mean) for task type "
+                f"{project.task_type!r}, not {method!r}"
+            )
+    elif task_type.answer_classes(project.params, {}) is None:
         raise InvalidInput(
             f"task type {project.task_type!r} has no fixed set of answers to re-aggregate"
         )
@@ -97,6 +109,7 @@ def run(db: Database, project_id: int, method: str, job_id: int | None) -> Outco
         if project is None:
             return Outcome(0, 0)
         task_type = task_type_of(project.task_type)
+        criteria: list[dict[str, Any]] = list(project.params.get("criteria", []))
         rows = session.execute(
             select(Annotation.task_id, Annotation.worker_id, Annotation.response, Annotation.id)
             .join(Task, Task.id == Annotation.task_id)
@@ -124,38 +137,32 @@ def run(db: Database, project_id: int, method: str, job_id: int | None) -> Outco
                 current[task_id] = response
     if not rows or not current:
         return Outcome(len(current) + len(reviewed), 0)
-    import pandas as pd  # here: the server does not load pandas until a job needs it
+    biases: worker_skills.Biases = {}
+    if task_type.corrects_worker_bias:
+        proposals, biases = _rating_proposals(criteria, rows)
 
-    data = pd.DataFrame(
-        {
-            "task": [r[0] for r in rows],
-            "worker": [r[1] for r in rows],
-            "label": [task_type.answer_key(r[2]) for r in rows],
-        }
-    )
-    known = {t: a for t, a in gold_rows if a} | {t: a for t, a in reviewed.items() if a}
-    gold = pd.Series({t: task_type.answer_key(a) for t, a in known.items()}, dtype=object)
-    labels, confidence = _fit(method, data, gold)
-    # The first answer with each key, to use as the task's response when that key wins.
-    first_with_key: dict[tuple[int, Hashable], dict[str, Any]] = {}
-    for task_id, _worker, response, _id in rows:
-        first_with_key.setdefault((task_id, task_type.answer_key(response)), response)
+        def differs(old: dict[str, Any], new: dict[str, Any]) -> bool:
+            return _ratings_moved(criteria, old, new)
+    else:
+        known = {t: a for t, a in gold_rows if a} | {t: a for t, a in reviewed.items() if a}
+        proposals = _categorical_proposals(task_type, method, rows, known)
+
+        def differs(old: dict[str, Any], new: dict[str, Any]) -> bool:
+            return task_type.answer_key(old) != task_type.answer_key(new)
+
     changed = 0
     for task_id, old in current.items():
-        if task_id not in labels.index or old is None:
+        if task_id not in proposals or old is None:
             continue
-        new_key = labels[task_id]
-        if task_type.answer_key(old) == new_key:
-            continue
-        new = first_with_key.get((task_id, new_key))
-        if new is None:
-            continue
-        changed += _revise(db, task_id, old, new, float(confidence[task_id]), method, job_id)
+        new, confidence = proposals[task_id]
+        if differs(old, new):
+            changed += _revise(db, task_id, old, new, confidence, method, job_id)
     with db.write_session() as session:
         # Revised answers moved skills' evidence: a derived target follows (match_overlap).
         locked = session.scalar(select(Project).where(Project.id == project_id).with_for_update())
         if locked is not None:
             overlap_target.refresh(session=session, project=locked)
+        worker_skills.store_rating_biases(session.connection(), project_id, biases)
         audit.record(
             session=session,
             actor=None,
@@ -171,6 +178,92 @@ def run(db: Database, project_id: int, method: str, job_id: int | None) -> Outco
             },
         )
     return Outcome(len(current) + len(reviewed), changed)
+
+
+Proposals = dict[int, tuple[dict[str, Any], float]]
+"""Task id -> (the model's answer, its confidence)."""
+
+
+def _categorical_proposals(
+    task_type: TaskType, method: str, rows: Sequence[Any], known: dict[int, Any]
+) -> Proposals:
+    """The model's answer of every task, as one of the task's own responses with that key."""
+    import pandas as pd  # here: the server does not load pandas until a job needs it
+
+    data = pd.DataFrame(
+        {
+            "task": [r[0] for r in rows],
+            "worker": [r[1] for r in rows],
+            "label": [task_type.answer_key(r[2]) for r in rows],
+        }
+    )
+    gold = pd.Series({t: task_type.answer_key(a) for t, a in known.items()}, dtype=object)
+    labels, confidence = _fit(method, data, gold)
+    # The first answer with each key, to use as the task's response when that key wins.
+    first_with_key: dict[tuple[int, Hashable], dict[str, Any]] = {}
+    for task_id, _worker, response, _id in rows:
+        first_with_key.setdefault((task_id, task_type.answer_key(response)), response)
+    proposals: Proposals = {}
+    certainty = confidence.reindex(labels.index).tolist()
+    for task_id, key, sure in zip(labels.index.tolist(), labels.tolist(), certainty, strict=True):
+        response = first_with_key.get((int(task_id), key))
+        if response is not None:
+            proposals[int(task_id)] = (response, float(sure))
+    return proposals
+
+
+def _rating_proposals(
+    criteria: Sequence[dict[str, Any]], rows: Sequence[Any]
+) -> tuple[Proposals, worker_skills.Biases]:
+    """Each criterion's worker-bias-corrected mean (``quality.aggregate_ratings``), kept
+    within the scale; the task's confidence is its least confident criterion's. Also each
+    worker's bias per criterion, which later settlements subtract."""
+    import pandas as pd
+
+    from labelmill.quality import aggregate_ratings
+
+    ratings: dict[int, dict[str, Any]] = {}
+    confidence: dict[int, float] = {}
+    biases: worker_skills.Biases = {}
+    for criterion in criteria:
+        name = criterion["name"]
+        given = [
+            (task_id, worker, float(value))
+            for task_id, worker, response, _id in rows
+            if (value := response.get("ratings", {}).get(name)) is not None
+        ]
+        if not given:
+            continue
+        result = aggregate_ratings(pd.DataFrame(given, columns=["task", "worker", "label"]))
+        low, high = float(criterion["min"]), float(criterion["max"])
+        tasks = result.values.index.tolist()
+        sure = result.confidence.reindex(result.values.index).tolist()
+        for task_id, value, task_sure in zip(tasks, result.values.tolist(), sure, strict=True):
+            clipped = min(high, max(low, float(value)))
+            ratings.setdefault(int(task_id), {})[name] = tidy_number(round(clipped, 6))
+            confidence[int(task_id)] = min(confidence.get(int(task_id), 1.0), float(task_sure))
+        for worker, bias in zip(result.bias.index.tolist(), result.bias.tolist(), strict=True):
+            biases.setdefault(int(worker), {})[name] = float(bias)
+    proposals = {t: ({"ratings": r}, confidence[t]) for t, r in ratings.items()}
+    return proposals, biases
+
+
+def _ratings_moved(
+    criteria: Sequence[dict[str, Any]], old: dict[str, Any], new: dict[str, Any]
+) -> bool:
+    """Whether some criterion moved by half its step or more (the answer would round to
+    another point of the scale): smaller moves, such as a skill-weighted mean becoming an
+    unweighted one, are not worth a revision and a callback."""
+    before, after = old.get("ratings", {}), new.get("ratings", {})
+    for criterion in criteria:
+        name = criterion["name"]
+        if (name in before) != (name in after):
+            return True
+        if name in before and abs(float(after[name]) - float(before[name])) >= (
+            float(criterion.get("step", 1)) / 2
+        ):
+            return True
+    return False
 
 
 def _revise(

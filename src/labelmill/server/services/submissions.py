@@ -6,7 +6,7 @@ Like the queue, this runs on every annotation: statements are built once at impo
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -123,6 +123,7 @@ def plan_submission(
     project_params: Any,
     raw_response: dict[str, Any],
     earlier_answers: Callable[[], list[Answer]],
+    worker_biases: Callable[[list[int]], worker_skills.Biases],
     review_roll: float,
     now: datetime,
 ) -> Plan:
@@ -136,9 +137,11 @@ def plan_submission(
     Dynamic overlap (DESIGN.md §6): once a task has its target number of answers, its type's
     aggregator weighs them by the workers' skills; the task completes when the answer's
     confidence reaches the project's target or at ``max_labels``, and otherwise its target
-    grows by one. ``earlier_answers`` (in submission order) is called only then. A task that
-    completes goes to review when its confidence is under the project's ``review_below`` or
-    when ``review_roll`` (uniform in [0, 1)) falls under its ``review_rate``.
+    grows by one. ``earlier_answers`` (in submission order) is called only then, and, for a
+    type that corrects worker bias (ratings), ``worker_biases`` with the answering workers.
+    A task that completes goes to review when its confidence is under the project's
+    ``review_below`` or when ``review_roll`` (uniform in [0, 1)) falls under its
+    ``review_rate``.
     """
     if state.worker_removed:
         raise Forbidden("you were removed from this project by its quality rules")
@@ -172,6 +175,12 @@ def plan_submission(
     finished = False
     if not state.is_gold and values["new_n_annotations"] >= label_target:
         answers = [*earlier_answers(), Answer(state.worker_id, clean, state.worker_skill)]
+        if task_type.corrects_worker_bias:
+            biases = worker_biases(sorted({a.worker_id for a in answers if a.worker_id}))
+            answers = [
+                replace(a, bias=biases.get(a.worker_id)) if a.worker_id in biases else a
+                for a in answers
+            ]
         settlement = task_type.settle(
             answers,
             project_params=project_params,
@@ -271,6 +280,7 @@ def submit(
         earlier_answers=lambda: [
             Answer(w, r, s) for w, r, s in conn.execute(_ANSWERS, {"t_id": task_id})
         ],
+        worker_biases=lambda ids: worker_skills.rating_biases(conn, project_id, ids),
         review_roll=review_roll,
         now=now,
     )

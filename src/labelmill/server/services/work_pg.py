@@ -217,6 +217,7 @@ def submit(
                 project_params=_project_params(conn, project_id, version),
                 raw_response=response,
                 earlier_answers=earlier_answers,
+                worker_biases=lambda ids: worker_skills.rating_biases_driver(conn, project_id, ids),
                 review_roll=review_roll,
                 now=now,
             )

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, TextClause, text
+from sqlalchemy import Connection, Integer, TextClause, bindparam, text
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 
 from labelmill.quality.stopping import DEFAULT_SKILL, SKILL_PRIOR_STRENGTH
+from labelmill.server.db.base import JsonType
 from labelmill.tasktypes.base import TaskType
 
 # The skill is ``quality.shrunk_skill(correct, total)``: (correct + prior·m) / (total + m).
@@ -64,6 +65,23 @@ _RELEASE_LEASES = text(
     """
 )
 _FREE_SLOT = text("UPDATE task SET open_leases = open_leases - 1 WHERE id = :task_id")
+
+
+_RATING_BIAS = (
+    text(
+        "SELECT worker_id, rating_bias FROM worker_skill"
+        " WHERE project_id = :project_id AND worker_id IN :worker_ids"
+    )
+    .bindparams(bindparam("worker_ids", expanding=True))
+    .columns(worker_id=Integer, rating_bias=JsonType)
+)
+_RATING_BIAS_DRIVER = (
+    "SELECT worker_id, rating_bias FROM worker_skill WHERE project_id = %s AND worker_id = ANY(%s)"
+)
+_SET_RATING_BIAS = text(
+    "UPDATE worker_skill SET rating_bias = :bias"
+    " WHERE project_id = :project_id AND worker_id = :worker_id"
+).bindparams(bindparam("bias", type_=JsonType))
 
 
 def _for_driver(statement: TextClause) -> str:
@@ -226,6 +244,38 @@ def _remove(run_sql: _Executor, update: SkillUpdate, now: datetime) -> bool:
     for (task_id,) in sorted(released):
         run_sql.execute(_FREE_SLOT, {"task_id": task_id})
     return True
+
+
+Biases = dict[int, dict[str, float]]
+
+
+def rating_biases(conn: Connection, project_id: int, worker_ids: Sequence[int]) -> Biases:
+    """The stored rating bias of each of ``worker_ids`` that has one (SQLAlchemy)."""
+    if not worker_ids:
+        return {}
+    rows = conn.execute(_RATING_BIAS, {"project_id": project_id, "worker_ids": list(worker_ids)})
+    return {int(w): dict(b) for w, b in rows if b}
+
+
+def rating_biases_driver(conn: Any, project_id: int, worker_ids: Sequence[int]) -> Biases:
+    """:func:`rating_biases` on a psycopg connection (the PostgreSQL hot path)."""
+    if not worker_ids:
+        return {}
+    rows = conn.execute(_RATING_BIAS_DRIVER, (project_id, list(worker_ids)), prepare=True)
+    return {int(w): dict(b) for w, b in rows if b}
+
+
+def store_rating_biases(conn: Connection, project_id: int, biases: Biases) -> None:
+    """Replace the stored rating bias of the workers in ``biases`` (workers without a skill
+    record, who never answered a completed task, have nothing to correct)."""
+    if biases:
+        conn.execute(
+            _SET_RATING_BIAS,
+            [
+                {"project_id": project_id, "worker_id": w, "bias": bias}
+                for w, bias in sorted(biases.items())
+            ],
+        )
 
 
 def project_skills(conn: Connection, project_id: int) -> list[Any]:
