@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import json
 
+from labelmill.cli.report_command import render
 from labelmill.client import Client
+from labelmill.schemas.quality import (
+    AgreementReport,
+    AgreementStats,
+    ModelScore,
+    QualityReport,
+    TaskStats,
+)
 from tests.cli.conftest import Invoke
 from tests.factory import Factory
 
@@ -47,3 +55,32 @@ def test_report_of_a_foreign_project_fails_cleanly(
     result = invoke("report", *_remote(server_url, other.key, project.id))
     assert result.exit_code != 0
     assert "HTTP 404" in result.output
+
+
+def test_render_lists_the_models_of_a_pairwise_project() -> None:
+    stats = AgreementStats(
+        tasks=0, annotations=0, percent_agreement=None, fleiss_kappa=None, krippendorff_alpha=None
+    )
+    report = QualityReport(
+        project_id=7,
+        agreement=AgreementReport(
+            completed=stats, all_tasks=stats, sampled=False, sample_limit=50_000
+        ),
+        tasks=TaskStats(
+            total=2,
+            gold=0,
+            by_status={"completed": 2},
+            mean_labels_per_completed=1.0,
+            mean_confidence_completed=0.75,
+        ),
+        workers=[],
+        workers_total=0,
+        models=[
+            ModelScore(model="big", score=0.4, win_probability=0.599, comparisons=2, wins=1.5),
+            ModelScore(model="small", score=-0.4, win_probability=0.401, comparisons=2, wins=0.5),
+        ],
+    )
+    lines = render(report).splitlines()
+    at = lines.index(next(line for line in lines if line.startswith("model")))
+    assert lines[at + 1].split() == ["big", "0.400", "0.599", "1.5", "2"]
+    assert lines[at + 2].split() == ["small", "-0.400", "0.401", "0.5", "2"]

@@ -3,6 +3,7 @@ checked against numbers computed by hand; empty projects give nulls; tenancy and
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 from labelmill.quality import shrunk_skill
 from labelmill.server.services.quality_report import agreement_stats
 from tests.factory import Factory, OrgHandle, ProjectHandle, WorkerHandle, auth
+from tests.server.loop import create_project, import_tasks, post_next, submit_response
 
 # Wilson 95% intervals, computed by hand with z = 1.959964:
 #   1/1 -> [0.206549, 1]   0/1 -> [0, 0.793451]   3/3 -> [0.438503, 1]   2/3 -> [0.207660, 0.938508]
@@ -204,3 +206,44 @@ def test_a_foreign_project_is_not_found_and_a_worker_key_is_refused(
     assert foreign.json()["error"]["code"] == missing.json()["error"]["code"]
     refused = client.get(f"/api/projects/{project.id}/quality", headers=auth(worker.key))
     assert refused.status_code == 403
+
+
+def test_a_pairwise_project_ranks_its_models_by_bradley_terry(
+    client: TestClient, factory: Factory
+) -> None:
+    """Every answer is a comparison of the task's two models (a tie half a win each way): X
+    beats Y and Z, Y beats Z once and ties once; a task naming one model does not count."""
+    org = factory.org()
+    worker = factory.worker(org)
+    project_id, batch_id = create_project(client, org, "pairwise_comparison", {})
+    pairs = [("X", "Y"), ("Z", "X"), ("Y", "Z"), ("Y", "Z"), ("X", "Y"), ("Y", None)]
+    tasks = [
+        {"prompt": "p", "response_a": "a", "response_b": "b", "model_a": a}
+        | ({"model_b": b} if b else {})
+        for a, b in pairs
+    ]
+    task_ids = import_tasks(client, org, project_id, batch_id, tasks)
+    choice = dict(zip(task_ids, ["a", "b", "a", "tie", "a", "a"], strict=True))
+    for _ in task_ids:
+        lease = post_next(client, project_id, worker.key)
+        assert lease.status_code == 200, lease.text
+        task_id = int(lease.json()["task_id"])
+        answer = {"choice": choice[task_id]}
+        done = submit_response(client, lease.json()["assignment_id"], worker.key, answer)
+        assert done.status_code == 200, done.text
+    report = client.get(f"/api/projects/{project_id}/quality", headers=auth(org.key))
+    assert report.status_code == 200, report.text
+    models = report.json()["models"]
+    assert [(m["model"], m["comparisons"], m["wins"]) for m in models] == [
+        ("X", 3, 3.0),
+        ("Y", 4, 1.5),
+        ("Z", 3, 0.5),
+    ]
+    scores = [m["score"] for m in models]
+    assert scores[0] > scores[1] > scores[2] and abs(sum(scores)) < 1e-6
+    for m in models:
+        assert m["win_probability"] == pytest.approx(1 / (1 + math.exp(-m["score"])))
+    # Another type has no standings.
+    categorical = factory.project(org, n_tasks=1)
+    other = client.get(f"/api/projects/{categorical.id}/quality", headers=auth(org.key))
+    assert other.json()["models"] == []

@@ -58,6 +58,13 @@ def render(report: QualityReport) -> str:
         )
     if report.workers_total > len(report.workers):
         lines.append(f"… {report.workers_total - len(report.workers)} more workers (--limit)")
+    if report.models:
+        lines += ["", f"{'model':<30} {'score':>7} {'P(win)':>7} {'wins':>8} {'answers':>8}"]
+        lines += [
+            f"{m.model[:30]:<30} {m.score:>7.3f} {m.win_probability:>7.3f} {m.wins:>8g} "
+            f"{m.comparisons:>8}"
+            for m in report.models
+        ]
     return "\n".join(lines)
 
 

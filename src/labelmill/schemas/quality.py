@@ -60,9 +60,29 @@ class WorkerQuality(ReadModel):
     mean_duration_ms: float | None
 
 
+class ModelScore(ReadModel):
+    """One model's standing across a pairwise project (Bradley-Terry over every answer)."""
+
+    model: str
+    score: float = Field(description="Bradley-Terry log-strength; the models' mean is 0")
+    win_probability: float = Field(
+        description="Probability of beating a model of average strength: sigmoid(score)"
+    )
+    comparisons: int = Field(description="Answers on tasks comparing this model")
+    wins: float = Field(description="Answers preferring it; a tie or 'both bad' counts half")
+
+
 class QualityReport(ReadModel):
     project_id: int
     agreement: AgreementReport
     tasks: TaskStats
     workers: list[WorkerQuality] = Field(description="Most answers first, at most ``limit``")
     workers_total: int
+    models: list[ModelScore] = Field(
+        default_factory=list,
+        description=(
+            "Pairwise projects whose tasks name model_a and model_b: the models ranked by "
+            "Bradley-Terry strength over every answer, each weighted by its worker's skill "
+            "(strongest first); empty otherwise"
+        ),
+    )

@@ -25,7 +25,7 @@ from labelmill.schemas.quality import (
     WorkerQuality,
 )
 from labelmill.server.models import Annotation, Project, Task, User
-from labelmill.server.services import worker_skills
+from labelmill.server.services import model_scores, worker_skills
 from labelmill.server.services.projects import task_type_of
 
 #: Most recent tasks (of each set) whose answers the agreement statistics read.
@@ -229,4 +229,5 @@ def project_report(
         tasks=tasks,
         workers=workers,
         workers_total=workers_total,
+        models=model_scores.model_scores(session, project),
     )
