@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from labelmill.quality import (
+    MajorityVote,
     cohens_kappa,
     fleiss_kappa,
     krippendorff_alpha,
@@ -140,3 +141,22 @@ def test_worker_accuracy_against_gold() -> None:
     assert table.loc["c", "n"] == 0 and math.isnan(table.loc["c", "accuracy"])
     assert (table["ci_low"] <= table["ci_high"]).all()
     assert table.loc["a", "ci_low"] < 1.0 < table.loc["a", "ci_high"] + 1e-12
+
+
+def test_worker_accuracy_against_the_aggregate() -> None:
+    """Scored against the majority vote: on t1 (x, x, y) and t2 (y, y, x) the odd one out is
+    wrong; t3 (a tie, x before y in sorted order) counts for whoever said x."""
+    rows = [("t1", "a", "x"), ("t1", "b", "x"), ("t1", "c", "y")]
+    rows += [("t2", "a", "y"), ("t2", "b", "x"), ("t2", "c", "y")]
+    rows += [("t3", "a", "y"), ("t3", "c", "x")]
+    data = answers(rows)
+    aggregate = MajorityVote().fit_predict(data)
+    table = worker_accuracy(data, aggregate)
+    assert table[["n", "correct"]].to_dict("index") == {
+        "a": {"n": 3, "correct": 2},
+        "b": {"n": 2, "correct": 1},
+        "c": {"n": 3, "correct": 2},
+    }
+    low, high = wilson_interval(np.array([2.0]), np.array([3.0]))
+    assert table.loc["a", "ci_low"] == pytest.approx(low[0])
+    assert table.loc["a", "ci_high"] == pytest.approx(high[0])
