@@ -316,3 +316,66 @@ def test_crowded_scenes_settle_to_valid_answers(
         settled = _settle(kind, project, task, responses, skills, at_max=True)
         assert settled.response is not None
         assert kind.validate_response(settled.response, project, task) == settled.response
+
+
+VEHICLES_RAW: dict[str, Any] = {
+    "objects": [
+        {"label": "car", "geometry": "box"},
+        {"label": "truck", "geometry": "box"},
+        {"label": "bus", "geometry": "box"},
+        {"label": "light", "geometry": "point"},
+    ]
+}
+
+
+def _vehicle(label: str, left: int) -> dict[str, Any]:
+    return {"label": label, "type": "box", "left": left, "top": 20, "width": 100, "height": 50}
+
+
+def test_a_split_label_is_one_object_with_the_voted_label(
+    kind: TaskType, task: dict[str, Any]
+) -> None:
+    """Three workers draw one vehicle: car, car, truck. It is one car box averaged over all
+    three drawings; the confidence counts the 2-to-1 label split."""
+    from labelmill.quality.pairwise import vote_confidence
+    from labelmill.quality.stopping import DEFAULT_SKILL
+
+    project = kind.validate_project_params(VEHICLES_RAW)
+    responses = [
+        {"annotations": [_vehicle(label, left)]}
+        for label, left in (("car", 10), ("car", 12), ("truck", 14))
+    ]
+    settled = _settle(kind, project, task, responses, [None] * 3, at_max=True)
+    assert settled.response == {"annotations": [{**_vehicle("car", 12), "attributes": {}}]}
+    w = DEFAULT_SKILL
+    expected = float(vote_confidence(3 * w, 0)) * float(vote_confidence(2 * w, w))
+    assert settled.confidence == pytest.approx(expected)
+    # car / truck / bus: the vehicle is there (all three drew it); the label is a tie, broken
+    # by sorted order. Per-label matching would have found no object.
+    responses = [{"annotations": [_vehicle(label, 10)]} for label in ("car", "truck", "bus")]
+    settled = _settle(kind, project, task, responses, [None] * 3, at_max=True)
+    assert settled.response == {"annotations": [{**_vehicle("bus", 10), "attributes": {}}]}
+    # Skills decide the vote: the truck worker outweighs the two car workers.
+    responses = [{"annotations": [_vehicle(label, 10)]} for label in ("car", "car", "truck")]
+    settled = _settle(kind, project, task, responses, [0.3, 0.3, 0.9], at_max=True)
+    assert settled.response == {"annotations": [{**_vehicle("truck", 10), "attributes": {}}]}
+
+
+def test_labels_of_different_geometries_are_never_one_object(
+    kind: TaskType, task: dict[str, Any]
+) -> None:
+    """A car box and a light point on the same spot (the point's match box is the box): one
+    worker drew the car, one the light, one both. Each is an object drawn by two of three; a
+    box and a point are not one object with a split label."""
+    project = kind.validate_project_params(VEHICLES_RAW)
+    car = {**_vehicle("car", 285), "top": 25, "width": 30, "height": 30}
+    light = {"label": "light", "type": "point", "x": 300, "y": 40}
+    responses = [
+        {"annotations": [car]},
+        {"annotations": [light]},
+        {"annotations": [car, light]},
+    ]
+    settled = _settle(kind, project, task, responses, [None] * 3, at_max=True)
+    assert settled.response == {
+        "annotations": [{**car, "attributes": {}}, {**light, "attributes": {}}]
+    }

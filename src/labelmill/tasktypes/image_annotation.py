@@ -250,9 +250,9 @@ class ImageAnnotation(TaskType):
     )
     widget: ClassVar[str] = "image_annotation"
     aggregator: ClassVar[str] = (
-        "labelmill.quality.aggregate_boxes (IoU matching, skill-weighted averaging; other "
-        "geometries matched on their bounding boxes, the most supported kept); attributes by "
-        "weighted vote"
+        "labelmill.quality.aggregate_boxes (IoU matching across the labels of a geometry, "
+        "skill-weighted averaging, weighted label vote; other geometries matched on their "
+        "bounding boxes, the most supported kept); attributes by weighted vote"
     )
     response_model: ClassVar[type[BaseModel]] = Response
 
@@ -334,14 +334,18 @@ class ImageAnnotation(TaskType):
         confidence_target: float,
         at_max_labels: bool,
     ) -> Settlement:
-        """Objects by ``aggregate_boxes`` on every object's match box (``geometry``): a
-        cluster is kept when its drawers carry half the weight. A kept box is the weighted
-        mean box; a kept polygon, line or point is its most supported member (the largest
-        weighted IoU with the cluster's other members, its own weight included), since
+        """Objects by ``aggregate_boxes`` on every object's match box (``geometry``),
+        matched across the labels of one geometry (a box labelled ``car`` by one worker and
+        ``truck`` by another is one object; a box and a point never are): a cluster is kept
+        when its drawers carry half the weight, whatever label they gave, and its label is
+        their weighted vote. A kept box is the weighted mean box of all its drawers; a kept
+        polygon, line or point is its most supported member of the winning label (the largest
+        weighted IoU with the cluster's other such members, its own weight included), since
         averaging vertices of different counts has no meaning. Each kept object's attributes
-        are a weighted vote among its members (a member without the attribute votes for its
-        absence). Confidence: the least of ``aggregate_boxes``' confidence and the attribute
-        votes' confidences."""
+        are a weighted vote among its members of the winning label (attributes belong to a
+        label; a member without the attribute votes for its absence). Confidence: the least
+        of ``aggregate_boxes``' confidence (which counts a split label vote) and the
+        attribute votes' confidences."""
         if not answers:
             return Settlement(False, None, 0.0)
         import pandas as pd
@@ -357,7 +361,15 @@ class ImageAnnotation(TaskType):
                 "label": [[[*match_box(s), s["label"]] for s in mine] for mine in shapes],
             }
         )
-        result = aggregate_boxes(frame, iou_threshold=MATCH_IOU, skills=dict(enumerate(w)))
+        # A label's geometry is fixed by the project: a cluster must not mix geometries, or
+        # its voted label could not be drawn from its members.
+        geometry = {o["label"]: o["geometry"] for o in project_params["objects"]}
+        result = aggregate_boxes(
+            frame,
+            iou_threshold=MATCH_IOU,
+            skills=dict(enumerate(w)),
+            match_across_labels=geometry,
+        )
         confidence = float(result.confidence.iloc[0])
         settled: list[dict[str, Any]] = []
         used: list[set[int]] = [set() for _ in answers]
