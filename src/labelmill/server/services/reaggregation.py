@@ -135,7 +135,8 @@ def run(db: Database, project_id: int, method: str, job_id: int | None) -> Outco
                 reviewed[task_id] = response
             elif review_status != "in_review":
                 current[task_id] = response
-    if not rows or not current:
+    # Ratings still learn the workers' biases when every completed answer is a reviewer's.
+    if not rows or not (current or task_type.corrects_worker_bias):
         return Outcome(len(current) + len(reviewed), 0)
     biases: worker_skills.Biases = {}
     if task_type.corrects_worker_bias:
