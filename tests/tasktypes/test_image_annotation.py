@@ -379,3 +379,30 @@ def test_labels_of_different_geometries_are_never_one_object(
     assert settled.response == {
         "annotations": [{**car, "attributes": {}}, {**light, "attributes": {}}]
     }
+
+
+def test_match_groups_keep_objects_that_overlap_by_nature_apart(
+    kind: TaskType, task: dict[str, Any]
+) -> None:
+    """A person on a bicycle (box IoU 0.8): one worker drew the person, one the bicycle, one
+    both. In one match group they would be one object with a split label; in groups of their
+    own they are two objects, each drawn by two of the three workers."""
+    person = {"label": "person", "type": "box", "left": 0, "top": 0, "width": 100, "height": 200}
+    bike = {**person, "label": "bicycle", "top": 20}
+    responses = [
+        {"annotations": [person]},
+        {"annotations": [bike]},
+        {"annotations": [person, bike]},
+    ]
+    objects = [{"label": "person", "geometry": "box"}, {"label": "bicycle", "geometry": "box"}]
+    shared = kind.validate_project_params({"objects": objects})
+    together = _settle(kind, shared, task, responses, [None] * 3, at_max=True)
+    assert len(together.response["annotations"]) == 1
+    grouped = [{**objects[0], "match_group": "people"}, {**objects[1], "match_group": "vehicles"}]
+    apart = kind.validate_project_params({"objects": grouped})
+    assert apart["objects"][0]["match_group"] == "people"
+    settled = _settle(kind, apart, task, responses, [None] * 3, at_max=True)
+    assert sorted(a["label"] for a in settled.response["annotations"]) == ["bicycle", "person"]
+    with pytest.raises(ParamsError) as excinfo:
+        kind.validate_project_params({"objects": [{**objects[0], "match_group": ""}]})
+    assert any(loc[-1] == "match_group" for loc, _ in excinfo.value.problems)

@@ -44,6 +44,17 @@ class ObjectSpec(BaseModel):
     label: str = Field(min_length=1, max_length=200)
     geometry: Literal["box", "polygon", "point", "line"]
     attributes: list[Attribute] = Field(default_factory=list, max_length=100)
+    match_group: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description=(
+            "Drawings are matched, and their label voted, only among objects of one geometry "
+            "and one match group; objects without one share their geometry's group (a car "
+            "called a truck is one object). Give objects that overlap by nature, such as a "
+            "person on a bicycle, groups of their own."
+        ),
+    )
 
 
 class ProjectParams(BaseModel):
@@ -335,8 +346,9 @@ class ImageAnnotation(TaskType):
         at_max_labels: bool,
     ) -> Settlement:
         """Objects by ``aggregate_boxes`` on every object's match box (``geometry``),
-        matched across the labels of one geometry (a box labelled ``car`` by one worker and
-        ``truck`` by another is one object; a box and a point never are): a cluster is kept
+        matched across the labels of one geometry and match group (a box labelled ``car`` by
+        one worker and ``truck`` by another is one object; a box and a point never are, nor
+        objects the project put in different match groups): a cluster is kept
         when its drawers carry half the weight, whatever label they gave, and its label is
         their weighted vote. A kept box is the weighted mean box of all its drawers; a kept
         polygon, line or point is its most supported member of the winning label (the largest
@@ -362,13 +374,16 @@ class ImageAnnotation(TaskType):
             }
         )
         # A label's geometry is fixed by the project: a cluster must not mix geometries, or
-        # its voted label could not be drawn from its members.
-        geometry = {o["label"]: o["geometry"] for o in project_params["objects"]}
+        # its voted label could not be drawn from its members; within one, the project's
+        # match groups say which labels may be one object.
+        groups = {
+            o["label"]: (o["geometry"], o.get("match_group")) for o in project_params["objects"]
+        }
         result = aggregate_boxes(
             frame,
             iou_threshold=MATCH_IOU,
             skills=dict(enumerate(w)),
-            match_across_labels=geometry,
+            match_across_labels=groups,
         )
         confidence = float(result.confidence.iloc[0])
         settled: list[dict[str, Any]] = []
