@@ -190,6 +190,13 @@ def test_tags_keep_their_order(sdk: ScaleClient) -> None:
     assert not hasattr(sdk.set_task_tags(task.id, []), "tags")
     with pytest.raises(ScaleInvalidRequest, match="array"):
         sdk.api.post_request(f"task/{task.id}/tags", body={"tags": ["x"]})
+    # Too long a tag or unique_id is refused naming the field, and changes nothing.
+    with pytest.raises(ScaleInvalidRequest, match="tags: a tag is at most 200"):
+        sdk.add_task_tags(task.id, ["e", "x" * 201])
+    with pytest.raises(ScaleInvalidRequest, match="unique_id: at most 500"):
+        sdk.api.post_request(f"task/{task.id}/unique_id", body={"unique_id": "u" * 501})
+    after = sdk.get_task(task.id)
+    assert not hasattr(after, "tags") and getattr(after, "unique_id", None) is None
 
 
 def test_test_key_completes_at_once_with_a_scale_response(

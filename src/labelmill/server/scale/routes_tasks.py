@@ -303,8 +303,6 @@ async def _tag_list(request: Request) -> list[str]:
         return []
     if not isinstance(value, list) or not all(isinstance(t, str) and t for t in value):
         raise InvalidInput("tags: the body must be a JSON array of non-empty strings")
-    if any(len(t) > 200 for t in value):
-        raise InvalidInput("tags: a tag is at most 200 characters")
     return value
 
 
@@ -337,8 +335,6 @@ def update_unique_id(
     task_id: str, body: BodyDep, principal: PrincipalDep, db: DbDep
 ) -> dict[str, Any]:
     unique_id = body_str(body, "unique_id", required=True)
-    if unique_id is not None and len(unique_id) > 500:
-        raise InvalidInput("unique_id: at most 500 characters")
     return _change(
         db,
         principal,

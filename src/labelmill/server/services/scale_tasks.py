@@ -32,6 +32,8 @@ from labelmill.server.services.auth import Principal
 # Scale's audit outcomes (``customer_review_status``); ``pending`` means "not audited yet".
 AUDIT_STATUSES = ("pending", "accepted", "fixed", "rejected", "commented")
 MAX_METADATA_BYTES = 10 * 1024  # Scale: "Max 10KB"
+MAX_TAG_CHARS = 200
+MAX_UNIQUE_ID_CHARS = 500  # as TaskCreate.unique_id
 
 
 def task_by_scale_id(*, session: Session, org_id: int, task_id: str, lock: bool = False) -> Task:
@@ -312,6 +314,8 @@ def set_tags(
 ) -> Task:
     """``replace`` the tags, ``add`` the new ones at the end (kept in order, repeats
     ignored) or ``remove`` the listed ones (absent ones ignored)."""
+    if any(len(t) > MAX_TAG_CHARS for t in tags):
+        raise InvalidInput(f"tags: a tag is at most {MAX_TAG_CHARS} characters")
     current = list(task.tags or [])
     if mode == "replace":
         updated = list(dict.fromkeys(tags))
@@ -332,6 +336,8 @@ def set_unique_id(
 ) -> Task:
     """Give the task a new ``unique_id`` (a conflict if another task of the organization
     has it) or clear it (``None``)."""
+    if unique_id is not None and len(unique_id) > MAX_UNIQUE_ID_CHARS:
+        raise InvalidInput(f"unique_id: at most {MAX_UNIQUE_ID_CHARS} characters")
     if unique_id is not None and unique_id != task.unique_id:
         holder = _holder_of(session, task.org_id, unique_id)
         if holder is not None:
