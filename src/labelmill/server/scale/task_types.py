@@ -107,10 +107,16 @@ def invalid(path: str, message: str) -> InvalidInput:
 def reject_unknown(body: Mapping[str, Any], allowed: Iterable[str], scale_name: str) -> None:
     """A key that is neither common nor one this type documents is a 400 naming it: a
     misspelt option silently ignored would give a task other than the one asked for."""
+    reject_keys(body, allowed, path="", why=f"not a parameter of {scale_name} tasks")
+
+
+def reject_keys(item: Mapping[str, Any], allowed: Iterable[str], *, path: str, why: str) -> None:
+    """A 400 naming ``path.key`` for the first key of ``item`` (in sorted order) outside
+    ``allowed``."""
     known = set(allowed)
-    for key in sorted(body):
+    for key in sorted(item):
         if key not in known:
-            raise invalid(key, f"not a parameter of {scale_name} tasks")
+            raise invalid(f"{path}.{key}" if path else key, why)
 
 
 def is_int(value: object) -> TypeGuard[int]:

@@ -30,6 +30,7 @@ from labelmill.server.scale.task_types import (
     native_checked,
     optional_str,
     register,
+    reject_keys,
     reject_unknown,
 )
 from labelmill.tasktypes.pairwise_comparison import allowed_choices
@@ -43,9 +44,9 @@ def _content(item: object, at: str) -> str:
         return item
     if not isinstance(item, dict):
         raise invalid(at, 'must be a text or {"type": "text", "content": ...}')
-    for key in sorted(item):
-        if key not in ("type", "content"):
-            raise invalid(f"{at}.{key}", "not supported (an attachment is type, content)")
+    reject_keys(
+        item, ("type", "content"), path=at, why="not supported (an attachment is type, content)"
+    )
     if item.get("type", "text") != "text":
         raise invalid(f"{at}.type", f"{item.get('type')!r} is not supported; only text")
     content = item.get("content")

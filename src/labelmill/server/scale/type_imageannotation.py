@@ -42,6 +42,7 @@ from labelmill.server.scale.task_types import (
     list_of,
     native_checked,
     register,
+    reject_keys,
     reject_unknown,
     required_str,
 )
@@ -189,9 +190,12 @@ def _geometries(given: object, objects: list[dict[str, Any]]) -> dict[str, Any]:
         if not isinstance(spec, dict):
             raise invalid(where, "must be an object {objects_to_annotate, ...}")
         defaults = GEOMETRY_DEFAULTS[geometry]
-        for key in sorted(spec):
-            if key != "objects_to_annotate" and key not in defaults:
-                raise invalid(f"{where}.{key}", f"not a setting of {geometry} geometries")
+        reject_keys(
+            spec,
+            ("objects_to_annotate", *defaults),
+            path=where,
+            why=f"not a setting of {geometry} geometries",
+        )
         labels = list_of(spec, "objects_to_annotate", path=f"{where}.objects_to_annotate")
         if labels is None:
             raise invalid(f"{where}.objects_to_annotate", "required")
@@ -220,9 +224,9 @@ def _label_of(entry: object, at: str) -> str:
     if isinstance(entry, str):
         return entry
     if isinstance(entry, dict):
-        for key in sorted(entry):
-            if key != "choice":
-                raise invalid(f"{at}.{key}", "not supported (an object is a label or {choice})")
+        reject_keys(
+            entry, ("choice",), path=at, why="not supported (an object is a label or {choice})"
+        )
         choice = entry.get("choice")
         if isinstance(choice, str):
             return choice

@@ -43,6 +43,7 @@ from labelmill.server.scale.task_types import (
     native_checked,
     optional_str,
     register,
+    reject_keys,
     reject_unknown,
 )
 
@@ -149,9 +150,9 @@ class TextCollectionAdapter:
             where = f"attachments.{index}"
             if not isinstance(item, dict):
                 raise invalid(where, "must be an object {type, content}")
-            for key in sorted(item):
-                if key not in ("type", "content"):
-                    raise invalid(f"{where}.{key}", "not supported (give type, content)")
+            reject_keys(
+                item, ("type", "content"), path=where, why="not supported (give type, content)"
+            )
             kind = item.get("type")
             if kind is None:
                 raise invalid(f"{where}.type", "required")
@@ -247,9 +248,7 @@ def _merge(item: dict[str, Any], expected: dict[str, Any], where: str) -> dict[s
         )
     constraints = _CONSTRAINTS[kind]
     allowed = {"type", "field_id", "choices", *_PRESENTATION, *constraints}
-    for key in sorted(item):
-        if key not in allowed:
-            raise invalid(f"{where}.{key}", f"not supported on a {kind} field")
+    reject_keys(item, allowed, path=where, why=f"not supported on a {kind} field")
     out = dict(expected)
     for key in _PRESENTATION:
         if key in item:
@@ -292,9 +291,12 @@ def _choices(given: object, expected: list[dict[str, Any]], name: str, where: st
         at = f"{where}.choices.{index}"
         if not isinstance(choice, dict):
             raise invalid(at, "must be an object {label, value}")
-        for key in sorted(choice):
-            if key not in ("label", "value", "hint"):
-                raise invalid(f"{at}.{key}", "not supported (a choice is label, value, hint)")
+        reject_keys(
+            choice,
+            ("label", "value", "hint"),
+            path=at,
+            why="not supported (a choice is label, value, hint)",
+        )
         value = choice.get("value")
         if value not in values:
             raise invalid(f"{at}.value", f"{value!r} is not a choice of the field {name!r}")
