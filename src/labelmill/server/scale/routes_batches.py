@@ -3,7 +3,6 @@ Scale requires (reference/scale_api.md §2.2, §4.1, §5.2 rows 5-10)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -15,6 +14,7 @@ from labelmill.server.policies import Permission, require
 from labelmill.server.scale import serialize
 from labelmill.server.scale.routes_projects import org_of
 from labelmill.server.scale.transport import (
+    MAX_PAGE,
     BodyDep,
     DbDep,
     PrincipalDep,
@@ -23,25 +23,13 @@ from labelmill.server.scale.transport import (
     query_bool,
     query_int,
     query_last,
+    query_time,
     query_values,
 )
 from labelmill.server.services import batches, projects
 from labelmill.server.services import scale as scale_service
 
 router = APIRouter()
-
-MAX_PAGE = 100
-
-
-def parse_time(value: str | None, name: str) -> datetime | None:
-    """ISO 8601 date or date-time; without a zone it is UTC (§5.1 rule 5)."""
-    if value is None or value == "":
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(f"{name} must be an ISO 8601 date or time, not {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @router.post("/batches")
@@ -80,8 +68,8 @@ def list_batches(request: Request, principal: PrincipalDep, db: DbDep) -> dict[s
     unknown = sorted(set(statuses) - set(BATCH_STATUSES))
     if unknown:
         raise InvalidInput(f"unknown batch status {unknown[0]!r}; known: {BATCH_STATUSES}")
-    start = parse_time(query_last(request, "start_time"), "start_time")
-    end = parse_time(query_last(request, "end_time"), "end_time")
+    start = query_time(request, "start_time")
+    end = query_time(request, "end_time")
     # exclude_archived: labelmill has no archived batches, so it filters nothing; still
     # parsed so a malformed value is a 400 like any other.
     query_bool(request, "exclude_archived", False)

@@ -23,12 +23,12 @@ from labelmill.server.db.engine import Database
 from labelmill.server.errors import InvalidInput, NotFound
 from labelmill.server.models import Task
 from labelmill.server.policies import Permission, require
-from labelmill.server.scale.routes_batches import parse_time
 from labelmill.server.scale.routes_projects import org_of
 from labelmill.server.scale.serialize import NATIVE_TO_SCALE, SCALE_TO_NATIVE
 from labelmill.server.scale.task_types import ADAPTERS, COMMON_KEYS
 from labelmill.server.scale.task_view import task_object
 from labelmill.server.scale.transport import (
+    MAX_PAGE,
     BodyDep,
     DbDep,
     NotEnabled,
@@ -38,6 +38,7 @@ from labelmill.server.scale.transport import (
     query_bool,
     query_int,
     query_last,
+    query_time,
     query_values,
 )
 from labelmill.server.services import projects, scale_tasks
@@ -46,7 +47,6 @@ from labelmill.server.services.auth import Principal
 
 router = APIRouter()
 
-MAX_PAGE = 100
 _TASK_STATUSES = ("pending", "completed", "canceled", "error")
 
 
@@ -186,7 +186,7 @@ def _task_query(request: Request, session: Session, org_id: int) -> scale_tasks.
         batch_id = batch.id
 
     def time(name: str) -> Any:
-        return parse_time(query_last(request, name), name)
+        return query_time(request, name)
 
     return scale_tasks.TaskQuery(
         org_id=org_id,

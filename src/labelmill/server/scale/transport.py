@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import unquote
 
@@ -190,6 +191,9 @@ async def json_object(request: Request) -> dict[str, Any]:
 
 BodyDep = Annotated[dict[str, Any], Depends(json_object)]
 
+#: Largest page of a /v1 listing (Scale's limit).
+MAX_PAGE = 100
+
 _TRUE = {"true", "1", "yes", "on", "t", "y"}
 _FALSE = {"false", "0", "no", "off", "f", "n"}
 
@@ -216,6 +220,18 @@ def query_last(request: Request, name: str) -> str | None:
     """One value of ``name``; a repeated key counts by its last occurrence."""
     values = request.query_params.getlist(name)
     return values[-1] if values else None
+
+
+def query_time(request: Request, name: str) -> datetime | None:
+    """An ISO 8601 date or date-time query value; without a zone it is UTC (§5.1 rule 5)."""
+    value = query_last(request, name)
+    if value is None or value == "":
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{name} must be an ISO 8601 date or time, not {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def query_bool(request: Request, name: str, default: bool) -> bool:
