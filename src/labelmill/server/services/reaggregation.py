@@ -157,7 +157,7 @@ def run(db: Database, project_id: int, method: str, job_id: int | None) -> Outco
             continue
         new, confidence = proposals[task_id]
         if differs(old, new):
-            changed += _revise(db, task_id, old, new, confidence, method, job_id)
+            changed += _revise(db, task_type, task_id, old, new, confidence, method, job_id)
     with db.write_session() as session:
         # Revised answers moved skills' evidence: a derived target follows (match_overlap).
         locked = session.scalar(select(Project).where(Project.id == project_id).with_for_update())
@@ -269,6 +269,7 @@ def _ratings_moved(
 
 def _revise(
     db: Database,
+    task_type: TaskType,
     task_id: int,
     old: dict[str, Any],
     new: dict[str, Any],
@@ -301,19 +302,16 @@ def _revise(
         task.response = new
         task.confidence = confidence
         task.updated_at = now
-        project = session.get_one(Project, task.project_id)
         params = version_params(
-            session.connection(), project_id=project.id, version=task.project_version
+            session.connection(), project_id=task.project_id, version=task.project_version
         )
         annotations = session.execute(
             select(Annotation.worker_id, Annotation.response)
             .where(Annotation.task_id == task_id, Annotation.worker_id.is_not(None))
             .order_by(Annotation.id)
         ).all()
-        changes = worker_skills.agreement_changes(
-            task_type_of(project.task_type), params, annotations, old, new
-        )
-        worker_skills.revise_agreements(session.connection(), project.id, changes, now)
+        changes = worker_skills.agreement_changes(task_type, params, annotations, old, new)
+        worker_skills.revise_agreements(session.connection(), task.project_id, changes, now)
         session.flush()
         callbacks.enqueue_task_event(session, [task], "completed")
     return 1
