@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,8 +27,14 @@ def model_scores(session: Session, project: Project) -> list[ModelScore]:
     tasks name no two different models."""
     if project.task_type != PAIRWISE_TYPE:
         return []
+    # Only the three strings needed: a task's params hold both responses, up to 1 MB each.
     rows = session.execute(
-        select(Annotation.worker_id, Annotation.response, Task.params)
+        select(
+            Annotation.worker_id,
+            Annotation.response["choice"].as_string(),
+            Task.params["model_a"].as_string(),
+            Task.params["model_b"].as_string(),
+        )
         .join(Task, Task.id == Annotation.task_id)
         .where(
             Annotation.project_id == project.id,
@@ -75,12 +80,10 @@ def model_scores(session: Session, project: Project) -> list[ModelScore]:
 
 
 def _comparison(
-    worker_id: int, response: dict[str, Any], params: dict[str, Any]
+    worker_id: int, choice: str | None, left: str | None, right: str | None
 ) -> tuple[int, str, str, str | None] | None:
     """``(worker, left model, right model, preferred model or None for a tie)``."""
-    left, right = params.get("model_a"), params.get("model_b")
     if not left or not right or left == right:
         return None
-    choice = response.get("choice")
     label = left if choice == "a" else right if choice == "b" else None
-    return worker_id, str(left), str(right), label
+    return worker_id, left, right, label
